@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# Entry points of iommufd shadow nesting. Everything is built in build/
+# (git-ignored); the kernel tree there is the Debian 6.12 source with
+# patches/ applied and this repository's files laid on top.
+#
+#   make            kernel and test programs
+#   make run        the main job: boot the VM and show the feature
+#   make check      every test suite; ends with 'N passed, N failed'
+#   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
+#   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
+#                   run a static program in the VM, return its exit status
+#   make clean      remove build/ (the unpacked tree, objects, ccache stays)
+
+PROFILE ?= vtd
+TIMEOUT ?= 600
+
+.PHONY: all deps kernel tests run check vm vm-run clean
+
+all: tests
+
+deps:
+	scripts/deps.sh
+
+kernel: deps
+	scripts/build.sh
+
+tests: kernel
+	scripts/build-tests.sh
+
+run: tests
+	scripts/run.sh
+
+check:
+	scripts/check.sh
+
+vm: tests
+	scripts/vm.sh -p $(PROFILE) -a tests/vm-smoke.sh -s
+
+vm-run: tests
+	@test -n "$(PROG)" || { echo "usage: make vm-run PROG=path [ARGS=...]"; exit 2; }
+	scripts/vm-run.sh -p $(PROFILE) -t $(TIMEOUT) $(PROG) $(ARGS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Every test suite of the repository, ending with 'N passed, N failed'.
+#  1. userspace harness (tools/testing/iommufd_shadow): the pure code under
+#     ASan/UBSan, unit tests, reference model, bounded fuzzing;
+#  2. the VM suites of tests/vm-*.list, each list booted in its profile.
+# Set SUITES to a subset ('unit mock vtd') to run fewer.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SUITES=${SUITES:-unit mock vtd}
+t0=$(date +%s)
+"$TOP/scripts/deps.sh"
+"$TOP/scripts/build.sh"
+"$TOP/scripts/build-tests.sh"
+
+total_p=0 total_f=0 total_s=0
+report=$BUILD/check-summary.txt
+: > "$report"
+count() { # NAME LOG [awk vars...]
+	local name=$1 logf=$2 p f s
+	shift 2
+	read -r p f s < <(awk "$@" -f "$TOP/scripts/tap-count.awk" "$logf" 2>>"$report")
+	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
+	printf '%-10s %4d passed, %d failed, %d skipped\n' "$name:" "$p" "$f" "$s" | tee -a "$report"
+}
+
+for suite in $SUITES; do
+	case $suite in
+	unit)
+		h=$TOP/tools/testing/iommufd_shadow
+		[ -f "$h/Makefile" ] || continue
+		logf=$BUILD/check-unit.log
+		log "suite unit: userspace harness"
+		rc=0
+		make -s -C "$h" check fuzz > "$logf" 2>&1 || rc=$?
+		[ $rc = 0 ] || tail -20 "$logf"
+		count unit "$logf" -v suite=unit -v rc=$rc
+		;;
+	mock|vtd)
+		logf=$BUILD/check-$suite.log
+		log "suite $suite: VM tests of tests/vm-$suite.list"
+		rc=0
+		"$TOP/scripts/vm.sh" -p "$suite" -t 2400 -a "$TOP/tests/vm-smoke.sh" \
+			-l "$logf" "$TOP/tests/vm-$suite.list" > "$logf.out" || rc=$?
+		case $rc in
+		0|1) count "$suite" "$logf.out" ;;
+		2)   count "$suite" "$logf.out"
+		     echo "FAIL $suite: kernel report (WARN/BUG/KASAN/lockdep) in $logf" | tee -a "$report"
+		     total_f=$((total_f + 1)) ;;
+		*)   count "$suite" "$logf.out"
+		     echo "FAIL $suite: VM timed out or did not finish; see $logf" | tee -a "$report"
+		     total_f=$((total_f + 1)) ;;
+		esac
+		;;
+	*) die "unknown suite $suite" ;;
+	esac
+done
+
+grep '^FAIL' "$report" || true
+log "check took $(($(date +%s) - t0)) s"
+echo "$total_p passed, $total_f failed, $total_s skipped"
+[ "$total_f" = 0 ]

@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings of the build and test scripts; sourced, never run.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+ARCH=${ARCH:-x86_64}
+SRC=$BUILD/linux
+OBJ=$BUILD/obj-$ARCH
+HDR=$BUILD/hdr-$ARCH
+TESTS=$BUILD/tests-$ARCH
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+# The Debian package and the exact version we test against; older or newer
+# versions of the package are used only when this one cannot be installed.
+KPKG=linux-source-6.12
+KPKG_VERSION=${KPKG_VERSION:-6.12.117-1~deb12u1}
+
+log() { printf '>>> %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run one static program in the test VM and return its exit status:
+#   vm-run.sh [-p PROFILE] [-t SECONDS] PROG [ARGS...]
+# A kernel report (WARN, BUG, KASAN, lockdep...) or a VM that does not finish
+# makes it fail with 125 whatever the program returned.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+profile=vtd
+tmo=600
+while getopts "p:t:" o; do
+	case $o in
+	p) profile=$OPTARG ;;
+	t) tmo=$OPTARG ;;
+	*) die "usage: vm-run.sh [-p PROFILE] [-t SECONDS] PROG [ARGS...]" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || die "usage: vm-run.sh [-p PROFILE] [-t SECONDS] PROG [ARGS...]"
+prog=$1
+shift
+[ -f "$prog" ] || die "no program $prog"
+file "$prog" 2>/dev/null | grep -q 'dynamically linked' &&
+	log "WARNING: $prog is dynamically linked; the VM has no shared libraries"
+
+mkdir -p "$BUILD"
+list=$BUILD/vm-run.list
+log=$BUILD/vm-run.log
+name=$(basename "$prog")
+echo "$name $tmo /tests/$name $*" > "$list"
+rc=0
+"$TOP/scripts/vm.sh" -p "$profile" -t $((tmo + 120)) -a "$prog" -l "$log" "$list" || rc=$?
+[ $rc -ge 2 ] && { log "VM failed (vm.sh rc=$rc); see $log"; exit 125; }
+prc=$(sed -n "s/^@@@ END $name rc=\([0-9]*\)$/\1/p" "$log")
+[ -n "$prc" ] || { log "no exit status of $name in $log"; exit 125; }
+exit "$prc"
