@@ -8,7 +8,7 @@ set -eu
 
 frag=$TOP/configs/$ARCH.config
 [ -f "$frag" ] || die "no config fragment $frag"
-cfg_id=$(cat "$frag" "$TOP/Kconfig" "$SRC/.shadow-patches" | sha256sum | cut -d' ' -f1)
+cfg_id=$(cat "$frag" "$TOP/Kconfig" "$SRC/.git/shadow-patches" | sha256sum | cut -d' ' -f1)
 [ "$(cat "$OBJ/.shadow-config" 2>/dev/null)" = "$cfg_id" ] && exit 0
 
 mkdir -p "$OBJ"

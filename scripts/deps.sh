@@ -6,7 +6,8 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 pkgs="flex bison bc libelf-dev libssl-dev cpio ccache xz-utils rsync
-      busybox-static qemu-system-x86 gcc make perl python3 git"
+      busybox-static qemu-system-x86 gcc make perl python3 git
+      clang libclang-rt-14-dev"
 
 missing=""
 for p in $pkgs; do

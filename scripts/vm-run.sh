@@ -34,4 +34,5 @@ rc=0
 [ $rc -ge 2 ] && { log "VM failed (vm.sh rc=$rc); see $log"; exit 125; }
 prc=$(sed -n "s/^@@@ END $name rc=\([0-9]*\)$/\1/p" "$log")
 [ -n "$prc" ] || { log "no exit status of $name in $log"; exit 125; }
+log "$name exited with status $prc in the VM"
 exit "$prc"
