@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Shim of include/linux/compiler.h (and asm/rwonce.h) */
+#ifndef __LINUX_COMPILER_H
+#define __LINUX_COMPILER_H
+
+#define __force
+#define __must_check	__attribute__((__warn_unused_result__))
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, val) \
+	do { *(volatile __typeof__(x) *)&(x) = (val); } while (0)
+
+#endif
