@@ -3,7 +3,8 @@
 # Run one static program in the test VM and return its exit status:
 #   vm-run.sh [-p PROFILE] [-t SECONDS] PROG [ARGS...]
 # A kernel report (WARN, BUG, KASAN, lockdep...) or a VM that does not finish
-# makes it fail with 125 whatever the program returned.
+# makes it fail with 125 whatever the program returned. The console log is
+# kept in $VMRUN_LOG (default $BUILD/vm-run.PROG.log).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -25,9 +26,10 @@ file "$prog" 2>/dev/null | grep -q 'dynamically linked' &&
 	log "WARNING: $prog is dynamically linked; the VM has no shared libraries"
 
 mkdir -p "$BUILD"
-list=$BUILD/vm-run.list
-log=$BUILD/vm-run.log
 name=$(basename "$prog")
+list=$(mktemp "$BUILD/vm-run.XXXXXX")
+trap 'rm -f "$list"' EXIT
+log=${VMRUN_LOG:-$BUILD/vm-run.$name.log}
 echo "$name $tmo /tests/$name $*" > "$list"
 rc=0
 "$TOP/scripts/vm.sh" -p "$profile" -t $((tmo + 120)) -a "$prog" -l "$log" "$list" || rc=$?
