@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shadowed stage-1 hw_pagetables (IOMMU_HWPT_DATA_SHADOW): the object, its
+ * allocation and invalidation, the attach and stage-2 unmap hooks, the KVM
+ * binding and the test ops. The sync engine is shadow_sync.c; the stage-1
+ * formats are shadow_<format>.c behind shadow_fmt.h.
+ *
+ * The object owns three references: a users reference on its stage-2 parent
+ * (so the parent answers EBUSY to destroy), a place on the parent IOAS's
+ * shadow_list (so an IOAS unmap zaps it), and optionally a reference on a
+ * KVM VM. Destroy undoes them in reverse; it never fails.
+ */
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/iommufd_shadow.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+#if IS_ENABLED(CONFIG_KVM)
+#include <linux/kvm_host.h>
+#endif
+
+#include "io_pagetable.h"
+#include "iommufd_private.h"
+#include "iommufd_test.h"
+#include "shadow.h"
+#include "shadow_fmt.h"
+
+#define SHADOW_ALIGN	SZ_4K
+
+static const struct shadow_s1_format *const shadow_formats[] = {
+	&shadow_s390_format,
+};
+
+/* Shadows bound to a KVM VM, for iommufd_shadow_kvm_refresh() */
+static LIST_HEAD(shadow_kvm_list);
+static DEFINE_MUTEX(shadow_kvm_lock);
+
+static struct iommufd_hwpt_shadow *to_shadow(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_shadow, common);
+}
+
+static const struct shadow_s1_format *shadow_find_format(u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(shadow_formats); i++)
+		if (shadow_formats[i]->id == id)
+			return shadow_formats[i];
+	return NULL;
+}
+
+/*
+ * The stage-2 parent: a NEST_PARENT paging hwpt given by the VMM, or the
+ * kernel-owned one of an IOAS, found or created. Returns it with a users
+ * reference the caller drops with iommufd_hw_pagetable_put().
+ */
+static struct iommufd_hwpt_paging *
+shadow_get_parent(struct iommufd_ucmd *ucmd, struct iommufd_device *idev,
+		  u32 pt_id)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_hwpt_paging *parent = ERR_PTR(-EINVAL);
+	struct iommufd_object *pt_obj;
+	struct iommufd_ioas *ioas;
+
+	pt_obj = iommufd_get_object(ucmd->ictx, pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj))
+		return ERR_PTR(-EINVAL);
+
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_HWPT_PAGING:
+		parent = container_of(pt_obj, struct iommufd_hwpt_paging,
+				      common.obj);
+		if (!parent->nest_parent) {
+			parent = ERR_PTR(-EINVAL);
+			break;
+		}
+		refcount_inc(&parent->common.obj.users);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+		mutex_lock(&ioas->mutex);
+		/* Any kernel-owned paging domain of the IOAS will do */
+		list_for_each_entry(parent, &ioas->hwpt_list, hwpt_item) {
+			if (parent->auto_domain &&
+			    parent->common.domain->owner == ops &&
+			    iommufd_lock_obj(&parent->common.obj)) {
+				/* Keep users, drop shortterm_users */
+				refcount_inc(&parent->common.obj.users);
+				iommufd_put_object(ucmd->ictx,
+						   &parent->common.obj);
+				mutex_unlock(&ioas->mutex);
+				goto out_put;
+			}
+		}
+		parent = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
+						   IOMMU_NO_PASID, 0, false,
+						   NULL);
+		if (!IS_ERR(parent)) {
+			parent->auto_domain = true;
+			/* The shadow's reference, besides the object's own */
+			refcount_inc(&parent->common.obj.users);
+			iommufd_object_finalize(ucmd->ictx, &parent->common.obj);
+		}
+		mutex_unlock(&ioas->mutex);
+		break;
+	default:
+		break;
+	}
+out_put:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+	return parent;
+}
+
+#if IS_ENABLED(CONFIG_KVM)
+/* Bind to a KVM VM without making iommufd depend on KVM at link time */
+static int shadow_bind_kvm(struct iommufd_hwpt_shadow *shadow, int fd)
+{
+	bool (*is_kvm)(struct file *file);
+	bool (*get_kvm)(struct kvm *kvm);
+	void (*put_kvm)(struct kvm *kvm);
+	struct file *file;
+	struct kvm *kvm;
+	int rc = -EINVAL;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	is_kvm = symbol_get(file_is_kvm);
+	if (!is_kvm)
+		goto out_fput;
+	if (!is_kvm(file)) {
+		symbol_put(file_is_kvm);
+		goto out_fput;
+	}
+	symbol_put(file_is_kvm);
+	kvm = file->private_data;
+
+	put_kvm = symbol_get(kvm_put_kvm);
+	if (!put_kvm)
+		goto out_fput;
+	get_kvm = symbol_get(kvm_get_kvm_safe);
+	if (!get_kvm) {
+		symbol_put(kvm_put_kvm);
+		goto out_fput;
+	}
+	if (get_kvm(kvm)) {
+		shadow->kvm = kvm;
+		shadow->put_kvm = put_kvm;
+		rc = 0;
+	} else {
+		symbol_put(kvm_put_kvm);
+	}
+	symbol_put(kvm_get_kvm_safe);
+out_fput:
+	fput(file);
+	return rc;
+}
+
+static void shadow_unbind_kvm(struct iommufd_hwpt_shadow *shadow)
+{
+	if (!shadow->kvm)
+		return;
+	shadow->put_kvm(shadow->kvm);
+	symbol_put(kvm_put_kvm);
+	shadow->kvm = NULL;
+}
+#else
+static int shadow_bind_kvm(struct iommufd_hwpt_shadow *shadow, int fd)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return -EBADF;
+	fput(file);
+	return -EINVAL;
+}
+
+static void shadow_unbind_kvm(struct iommufd_hwpt_shadow *shadow)
+{
+}
+#endif
+
+static void shadow_release(struct iommufd_hwpt_shadow *shadow)
+{
+	struct io_pagetable *iopt = shadow->iopt;
+
+	if (iopt && !list_empty(&shadow->iopt_item)) {
+		down_write(&iopt->domains_rwsem);
+		list_del_init(&shadow->iopt_item);
+		up_write(&iopt->domains_rwsem);
+	}
+	if (!list_empty(&shadow->kvm_item)) {
+		mutex_lock(&shadow_kvm_lock);
+		list_del_init(&shadow->kvm_item);
+		mutex_unlock(&shadow_kvm_lock);
+	}
+	shadow_unbind_kvm(shadow);
+	if (shadow->common.domain) {
+		/* Domains are freed empty */
+		mutex_lock(&shadow->lock);
+		shadow_clear_iova(shadow, 0, U64_MAX);
+		mutex_unlock(&shadow->lock);
+		iommu_domain_free(shadow->common.domain);
+	}
+	shadow_free_records(shadow);
+	shadow->common.domain = NULL;
+	mutex_destroy(&shadow->lock);
+	if (shadow->parent)
+		iommufd_hw_pagetable_put(shadow->ictx, &shadow->parent->common);
+}
+
+void iommufd_hwpt_shadow_destroy(struct iommufd_object *obj)
+{
+	shadow_release(container_of(obj, struct iommufd_hwpt_shadow,
+				    common.obj));
+}
+
+void iommufd_hwpt_shadow_abort(struct iommufd_object *obj)
+{
+	iommufd_hwpt_shadow_destroy(obj);
+}
+
+static int shadow_check_data(const struct iommu_hwpt_shadow *data)
+{
+	if (data->__reserved || data->flags & ~IOMMU_HWPT_SHADOW_KVM_FD)
+		return -EOPNOTSUPP;
+	if (!shadow_find_format(data->format))
+		return -EOPNOTSUPP;
+	if (data->aperture_start > data->aperture_last ||
+	    !IS_ALIGNED(data->aperture_start, SHADOW_ALIGN) ||
+	    !IS_ALIGNED(data->aperture_last + 1, SHADOW_ALIGN))
+		return -EINVAL;
+	return shadow_find_format(data->format)->check_root(data->root);
+}
+
+/**
+ * iommufd_hwpt_shadow_alloc() - IOMMU_HWPT_ALLOC with IOMMU_HWPT_DATA_SHADOW
+ * @ucmd: The ioctl; its struct iommu_hwpt_alloc gets the new ID
+ * @idev: Device the shadow is allocated for
+ * @user_data: The struct iommu_hwpt_shadow
+ *
+ * Return: 0 with the object published, or an errno of UAPI.md.
+ */
+int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
+			      struct iommufd_device *idev,
+			      const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *parent;
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommu_hwpt_shadow data;
+	struct iommu_domain *domain;
+	int rc;
+
+	/* No fault queue, no dirty tracking, not a parent itself */
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	rc = iommu_copy_struct_from_user(&data, user_data,
+					 IOMMU_HWPT_DATA_SHADOW, __reserved);
+	if (rc)
+		return rc;
+	rc = shadow_check_data(&data);
+	if (rc)
+		return rc;
+
+	parent = shadow_get_parent(ucmd, idev, cmd->pt_id);
+	if (IS_ERR(parent))
+		return PTR_ERR(parent);
+
+	shadow = __iommufd_object_alloc(ucmd->ictx, shadow,
+					IOMMUFD_OBJ_HWPT_SHADOW, common.obj);
+	if (IS_ERR(shadow)) {
+		iommufd_hw_pagetable_put(ucmd->ictx, &parent->common);
+		return PTR_ERR(shadow);
+	}
+	shadow->parent = parent;
+	shadow->ictx = ucmd->ictx;
+	shadow->fmt = shadow_find_format(data.format);
+	shadow->root = data.root;
+	shadow->aperture_start = data.aperture_start;
+	shadow->aperture_last = data.aperture_last;
+	mutex_init(&shadow->lock);
+	shadow_init_records(shadow);
+	INIT_LIST_HEAD(&shadow->iopt_item);
+	INIT_LIST_HEAD(&shadow->kvm_item);
+
+	if (ops->domain_alloc_user) {
+		domain = ops->domain_alloc_user(idev->dev, 0, NULL, NULL);
+		if (!IS_ERR(domain))
+			domain->owner = ops;
+	} else {
+		domain = iommu_paging_domain_alloc(idev->dev);
+	}
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto out_abort;
+	}
+	shadow->common.domain = domain;
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		iommufd_test_domain_is_shadow(domain);
+	if (idev->enforce_cache_coherency &&
+	    domain->ops->enforce_cache_coherency)
+		domain->ops->enforce_cache_coherency(domain);
+
+	/* The aperture must be IOVA the shadow domain can map */
+	if ((domain->geometry.force_aperture ||
+	     domain->geometry.aperture_end) &&
+	    (data.aperture_start < domain->geometry.aperture_start ||
+	     data.aperture_last > domain->geometry.aperture_end)) {
+		rc = -EINVAL;
+		goto out_abort;
+	}
+
+	if (data.flags & IOMMU_HWPT_SHADOW_KVM_FD) {
+		rc = shadow_bind_kvm(shadow, data.kvm_fd);
+		if (rc)
+			goto out_abort;
+		mutex_lock(&shadow_kvm_lock);
+		list_add_tail(&shadow->kvm_item, &shadow_kvm_list);
+		mutex_unlock(&shadow_kvm_lock);
+	}
+
+	shadow->iopt = &parent->ioas->iopt;
+	down_write(&shadow->iopt->domains_rwsem);
+	list_add_tail(&shadow->iopt_item, &shadow->iopt->shadow_list);
+	up_write(&shadow->iopt->domains_rwsem);
+
+	mutex_lock(&shadow->lock);
+	rc = shadow_sync_range(shadow, data.aperture_start, data.aperture_last);
+	mutex_unlock(&shadow->lock);
+	if (rc)
+		goto out_abort;
+
+	cmd->out_hwpt_id = shadow->common.obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_abort;
+	iommufd_object_finalize(ucmd->ictx, &shadow->common.obj);
+	return 0;
+
+out_abort:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &shadow->common.obj);
+	return rc;
+}
+
+/* Validate one invalidation entry and turn it into [*first, *last] */
+static int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
+			    const struct iommu_hwpt_shadow_invalidate *inv,
+			    u64 *first, u64 *last)
+{
+	if (inv->__reserved || inv->flags & ~IOMMU_SHADOW_INVALIDATE_ALL)
+		return -EOPNOTSUPP;
+	if (inv->flags & IOMMU_SHADOW_INVALIDATE_ALL) {
+		if (inv->iova || inv->length)
+			return -EINVAL;
+		*first = shadow->aperture_start;
+		*last = shadow->aperture_last;
+		return 0;
+	}
+	if (!inv->length || !IS_ALIGNED(inv->iova, SHADOW_ALIGN) ||
+	    !IS_ALIGNED(inv->length, SHADOW_ALIGN) ||
+	    check_add_overflow(inv->iova, inv->length - 1, last))
+		return -EINVAL;
+	*first = inv->iova;
+	if (*first < shadow->aperture_start || *last > shadow->aperture_last)
+		return -EINVAL;
+	return 0;
+}
+
+static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
+			  u64 last)
+{
+	int rc;
+
+	mutex_lock(&shadow->lock);
+	rc = shadow_sync_range(shadow, first, last);
+	mutex_unlock(&shadow->lock);
+	return rc;
+}
+
+/**
+ * iommufd_hwpt_shadow_invalidate() - IOMMU_HWPT_INVALIDATE of a shadow
+ * @ucmd: The ioctl
+ * @array: Its entries; @array->entry_num returns how many were done
+ *
+ * Each entry re-syncs its range. Stops at the first entry that fails.
+ *
+ * Return: 0, or the errno of the failing entry.
+ */
+int iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
+				   struct iommu_user_data_array *array)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommufd_object *obj;
+	u32 done;
+	int rc = 0;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
+				 IOMMUFD_OBJ_HWPT_SHADOW);
+	if (IS_ERR(obj)) {
+		array->entry_num = 0;
+		return PTR_ERR(obj);
+	}
+	shadow = container_of(obj, struct iommufd_hwpt_shadow, common.obj);
+
+	for (done = 0; done != array->entry_num; done++) {
+		struct iommu_hwpt_shadow_invalidate inv;
+		u64 first, last;
+
+		rc = iommu_copy_struct_from_user_array(&inv, array,
+						       IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+						       done, __reserved);
+		if (rc)
+			break;
+		rc = shadow_inv_range(shadow, &inv, &first, &last);
+		if (rc)
+			break;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		rc = shadow_refresh(shadow, first, last);
+		if (rc)
+			break;
+	}
+	array->entry_num = done;
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
+/*
+ * Reserved regions of devices attached to a shadow (I5). With @igroup, for
+ * every device of the group; else for @dev. Called under igroup->lock.
+ */
+int iommufd_shadow_resv_add(struct iommufd_hw_pagetable *hwpt,
+			    struct iommufd_group *igroup, struct device *dev)
+{
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommufd_device *cur;
+	int rc = 0;
+
+	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_SHADOW)
+		return 0;
+	shadow = to_shadow(hwpt);
+	mutex_lock(&shadow->lock);
+	if (!igroup) {
+		rc = shadow_resv_add_dev(shadow, dev);
+	} else {
+		list_for_each_entry(cur, &igroup->device_list, group_item) {
+			rc = shadow_resv_add_dev(shadow, cur->dev);
+			if (rc)
+				break;
+		}
+		if (rc)
+			list_for_each_entry(cur, &igroup->device_list,
+					    group_item)
+				shadow_resv_del_dev(shadow, cur->dev);
+	}
+	mutex_unlock(&shadow->lock);
+	return rc;
+}
+
+void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
+			     struct iommufd_group *igroup, struct device *dev)
+{
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommufd_device *cur;
+
+	if (!hwpt || hwpt->obj.type != IOMMUFD_OBJ_HWPT_SHADOW)
+		return;
+	shadow = to_shadow(hwpt);
+	mutex_lock(&shadow->lock);
+	if (!igroup)
+		shadow_resv_del_dev(shadow, dev);
+	else
+		list_for_each_entry(cur, &igroup->device_list, group_item)
+			shadow_resv_del_dev(shadow, cur->dev);
+	mutex_unlock(&shadow->lock);
+}
+
+/**
+ * iommufd_shadow_zap_parent() - Stage-2 unmap notification
+ * @iopt: IOAS page table, with domains_rwsem held for read
+ * @first: First IOVA (guest physical) of the area being unmapped
+ * @last: Last IOVA of the area
+ *
+ * Called by iopt_unmap_iova_range() after the area lost its pages and
+ * before its domains are unmapped and its pages unpinned: every shadow of
+ * the IOAS drops what depends on [first, last]. See shadow_sync.c for why
+ * this keeps I1.
+ */
+void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
+			       unsigned long last)
+{
+	struct iommufd_hwpt_shadow *shadow;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	list_for_each_entry(shadow, &iopt->shadow_list, iopt_item) {
+		mutex_lock(&shadow->lock);
+		shadow_zap_oa(shadow, first, last);
+		mutex_unlock(&shadow->lock);
+	}
+}
+
+/**
+ * iommufd_shadow_kvm_refresh() - A hypervisor delivers a guest refresh
+ * @kvm: The VM the stage-1 was bound to (IOMMU_HWPT_SHADOW_KVM_FD)
+ * @dev: A device attached to the shadow (e.g. the zPCI function whose
+ *	RPCIT was intercepted)
+ * @iova: First IOVA of the refresh, 4 KiB aligned
+ * @length: Length in bytes, a multiple of 4 KiB
+ *
+ * What an in-kernel RPCIT intercept calls instead of exiting to the VMM.
+ *
+ * Return: 0, -ENOENT when @dev is not attached to a shadow bound to @kvm,
+ * or an errno of IOMMU_HWPT_INVALIDATE.
+ */
+int iommufd_shadow_kvm_refresh(struct kvm *kvm, struct device *dev, u64 iova,
+			       u64 length)
+{
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.iova = iova,
+		.length = length,
+	};
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommu_domain *domain;
+	u64 first, last;
+	int rc = -ENOENT;
+
+	domain = iommu_get_domain_for_dev(dev);
+	if (!domain)
+		return -ENOENT;
+	/* The lock keeps the shadow alive: destroy unlinks it under it */
+	mutex_lock(&shadow_kvm_lock);
+	list_for_each_entry(shadow, &shadow_kvm_list, kvm_item) {
+		if (shadow->kvm != kvm || shadow->common.domain != domain)
+			continue;
+		rc = shadow_inv_range(shadow, &inv, &first, &last);
+		if (!rc)
+			rc = shadow_refresh(shadow, first, last);
+		break;
+	}
+	mutex_unlock(&shadow_kvm_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_shadow_kvm_refresh, IOMMUFD);
+
+#ifdef CONFIG_IOMMUFD_TEST
+static struct iommufd_hwpt_shadow *shadow_test_get(struct iommufd_ucmd *ucmd,
+						   u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_SHADOW);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_hwpt_shadow, common.obj);
+}
+
+/*
+ * Check what the shadow domain really translates over a range: nothing
+ * (uptr == 0), or the user pages at uptr with the expected permission.
+ */
+static int shadow_test_check(struct iommufd_ucmd *ucmd,
+			     struct iommufd_hwpt_shadow *shadow,
+			     struct iommu_test_cmd *cmd)
+{
+	u64 iova = cmd->shadow_check.iova, length = cmd->shadow_check.length;
+	unsigned long uptr = cmd->shadow_check.uptr;
+	u32 want_prot = IOMMU_READ;
+	int rc = 0;
+
+	if (cmd->shadow_check.flags & ~MOCK_SHADOW_CHECK_READONLY ||
+	    cmd->shadow_check.__reserved)
+		return -EOPNOTSUPP;
+	if (!IS_ALIGNED(iova | length | uptr, SHADOW_ALIGN))
+		return -EINVAL;
+	if (!(cmd->shadow_check.flags & MOCK_SHADOW_CHECK_READONLY))
+		want_prot |= IOMMU_WRITE;
+
+	mutex_lock(&shadow->lock);
+	for (; length; length -= SHADOW_ALIGN, iova += SHADOW_ALIGN) {
+		struct iommu_domain *domain = shadow->common.domain;
+		/* Both halves: the mock's IO page is 2 KiB */
+		phys_addr_t phys = iommufd_test_domain_phys(domain, iova);
+		phys_addr_t phys2 = iommufd_test_domain_phys(domain,
+							     iova + SZ_2K);
+		struct page *page;
+
+		if (!uptr) {
+			if (phys || phys2 ||
+			    shadow_lookup_prot(shadow, iova) >= 0) {
+				rc = -EEXIST;
+				break;
+			}
+			continue;
+		}
+		if (get_user_pages_fast(uptr, 1, 0, &page) != 1) {
+			rc = -EFAULT;
+			break;
+		}
+		if (phys != page_to_phys(page) ||
+		    phys2 != page_to_phys(page) + SZ_2K ||
+		    shadow_lookup_prot(shadow, iova) != want_prot)
+			rc = -EINVAL;
+		put_page(page);
+		if (rc)
+			break;
+		uptr += SHADOW_ALIGN;
+	}
+	mutex_unlock(&shadow->lock);
+	return rc;
+}
+
+static int shadow_test_stats(struct iommufd_ucmd *ucmd,
+			     struct iommufd_hwpt_shadow *shadow,
+			     struct iommu_test_cmd *cmd)
+{
+	struct iommu_test_shadow_stats stats;
+
+	BUILD_BUG_ON(sizeof(stats) != sizeof(shadow->stats));
+	mutex_lock(&shadow->lock);
+	shadow->stats.records = shadow->nr_records;
+	memcpy(&stats, &shadow->stats, sizeof(stats));
+	mutex_unlock(&shadow->lock);
+	if (copy_to_user(u64_to_user_ptr(cmd->shadow_stats.uptr), &stats,
+			 min_t(size_t, sizeof(stats),
+			       cmd->shadow_stats.length)))
+		return -EFAULT;
+	return 0;
+}
+
+static int shadow_test_kvm_refresh(struct iommufd_ucmd *ucmd,
+				   struct iommu_test_cmd *cmd)
+{
+	struct iommufd_device *idev;
+	struct kvm *kvm = NULL;
+	struct file *file;
+	int rc;
+
+	file = fget(cmd->shadow_refresh.kvm_fd);
+	if (!file)
+		return -EBADF;
+	/* Only used as an identity to compare with; never dereferenced */
+	kvm = file->private_data;
+	idev = iommufd_get_device(ucmd, cmd->shadow_refresh.dev_id);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_fput;
+	}
+	rc = iommufd_shadow_kvm_refresh(kvm, idev->dev,
+					cmd->shadow_refresh.iova,
+					cmd->shadow_refresh.length);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+out_fput:
+	fput(file);
+	return rc;
+}
+
+/**
+ * iommufd_shadow_test() - Test ops of shadow nesting (IOMMU_TEST_CMD)
+ * @ucmd: The ioctl
+ * @cmd: Its struct iommu_test_cmd
+ *
+ * Return: 0 or an errno.
+ */
+int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct iommufd_hwpt_shadow *shadow;
+	int rc;
+
+	if (cmd->op == IOMMU_TEST_OP_SHADOW_KVM_REFRESH)
+		return shadow_test_kvm_refresh(ucmd, cmd);
+
+	shadow = shadow_test_get(ucmd, cmd->id);
+	if (IS_ERR(shadow))
+		return PTR_ERR(shadow);
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_SHADOW_CHECK:
+		rc = shadow_test_check(ucmd, shadow, cmd);
+		break;
+	case IOMMU_TEST_OP_SHADOW_STATS:
+		rc = shadow_test_stats(ucmd, shadow, cmd);
+		break;
+	default:
+		rc = -EOPNOTSUPP;
+	}
+	iommufd_put_object(ucmd->ictx, &shadow->common.obj);
+	return rc;
+}
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iommufd shadow nesting: a user-managed stage-1 in guest memory, shadowed
+ * into an ordinary paging domain through the pfns of its stage-2 parent.
+ *
+ * Objects: a struct iommufd_hwpt_shadow is an IOMMUFD_OBJ_HWPT_SHADOW hwpt.
+ * Its domain (the shadow) is a paging domain of the device's driver that
+ * iommufd core fills; its parent is a paging hwpt of the IOAS holding guest
+ * memory (guest physical address = IOAS IOVA), which keeps every guest page
+ * pinned and mapped. The shadow never pins: it reads stage-1 tables and
+ * translates stage-1 output addresses through the parent.
+ *
+ * Locks, in the order they nest:
+ *   iopt->domains_rwsem (read, held by an IOAS unmap around the zap)
+ *     shadow->lock (mutex: records, the shadow domain's content, resv)
+ *       iopt->iova_rwsem (read, to look up an area of the parent IOAS)
+ * iopt->shadow_list is written under iopt->domains_rwsem held for write and
+ * read under it held for read. The sync engine never takes domains_rwsem.
+ */
+#ifndef __IOMMUFD_SHADOW_H
+#define __IOMMUFD_SHADOW_H
+
+#include <linux/interval_tree.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+struct device;
+struct io_pagetable;
+struct iommufd_ctx;
+struct iommufd_device;
+struct iommufd_group;
+struct iommufd_hw_pagetable;
+struct iommufd_hwpt_paging;
+struct iommufd_ucmd;
+struct iommu_test_cmd;
+struct iommu_domain;
+struct iommu_user_data;
+struct iommu_user_data_array;
+struct iommufd_object;
+struct kvm;
+struct shadow_s1_format;
+
+/**
+ * struct iommufd_shadow_stats - Counters of one shadow, readable by tests
+ * @syncs: Ranges synced (allocation, invalidation entries, refreshes)
+ * @flushes: IOTLB flushes issued (one per sync or zap that unmapped)
+ * @map_calls: iommu_map() calls
+ * @unmap_calls: iommu_unmap_fast() calls
+ * @pages_mapped: 4 KiB pages mapped into the shadow
+ * @pages_unmapped: 4 KiB pages unmapped from the shadow
+ * @zaps: Stage-2 unmap notifications that touched this shadow
+ * @errors: Syncs that ended with an error
+ * @records: Records held now (mapped runs and stage-1 table pages)
+ */
+struct iommufd_shadow_stats {
+	u64 syncs;
+	u64 flushes;
+	u64 map_calls;
+	u64 unmap_calls;
+	u64 pages_mapped;
+	u64 pages_unmapped;
+	u64 zaps;
+	u64 errors;
+	u64 records;
+};
+
+/**
+ * struct iommufd_hwpt_shadow - A shadowed stage-1 hw_pagetable
+ * @common: The hwpt; @common.domain is the shadow
+ * @parent: Stage-2 parent (holds a users reference)
+ * @ictx: iommufd context, to drop the reference on @parent
+ * @iopt: The parent's IOAS page table
+ * @fmt: Stage-1 format
+ * @root: Stage-1 root as given by the VMM
+ * @aperture_start: First IOVA translated
+ * @aperture_last: Last IOVA translated
+ * @kvm: Bound KVM VM, or NULL
+ * @put_kvm: Drops the reference on @kvm
+ * @lock: Serializes sync, zap and reserved-region changes; protects all
+ *	below
+ * @maps_iova: Mapped runs by IOVA (struct shadow_map)
+ * @maps_oa: The same runs by output address, the reverse map for zaps
+ * @tables_gpa: Stage-1 table pages read, by guest address (struct
+ *	shadow_table)
+ * @tables_iova: The same by the IOVA range each table translates
+ * @resv: Reserved IOVA ranges of attached devices (struct shadow_resv)
+ * @nr_records: Entries in @maps_iova and @tables_gpa, bounded by
+ *	iommufd_shadow_max_records
+ * @stats: Counters
+ * @iopt_item: On @iopt->shadow_list
+ * @kvm_item: On the list of shadows bound to a KVM VM
+ */
+struct iommufd_hwpt_shadow {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+	struct iommufd_ctx *ictx;
+	struct io_pagetable *iopt;
+	const struct shadow_s1_format *fmt;
+	u64 root;
+	u64 aperture_start;
+	u64 aperture_last;
+	struct kvm *kvm;
+	void (*put_kvm)(struct kvm *kvm);
+
+	struct mutex lock; /* see the lock order at the top of this file */
+	struct rb_root_cached maps_iova;
+	struct rb_root_cached maps_oa;
+	struct rb_root_cached tables_gpa;
+	struct rb_root_cached tables_iova;
+	struct rb_root_cached resv;
+	unsigned long nr_records;
+	struct iommufd_shadow_stats stats;
+	struct list_head iopt_item;
+	struct list_head kvm_item;
+};
+
+#if IS_ENABLED(CONFIG_IOMMUFD_SHADOW)
+int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
+			      struct iommufd_device *idev,
+			      const struct iommu_user_data *user_data);
+int iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
+				   struct iommu_user_data_array *array);
+void iommufd_hwpt_shadow_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_shadow_abort(struct iommufd_object *obj);
+int iommufd_shadow_resv_add(struct iommufd_hw_pagetable *hwpt,
+			    struct iommufd_group *igroup, struct device *dev);
+void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
+			     struct iommufd_group *igroup, struct device *dev);
+void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
+			       unsigned long last);
+int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd);
+phys_addr_t iommufd_test_domain_phys(struct iommu_domain *domain,
+				     unsigned long iova);
+void iommufd_test_domain_is_shadow(struct iommu_domain *domain);
+#else
+static inline int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
+					    struct iommufd_device *idev,
+					    const struct iommu_user_data *user_data)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int
+iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
+			       struct iommu_user_data_array *array)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int iommufd_shadow_test(struct iommufd_ucmd *ucmd,
+				      struct iommu_test_cmd *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int iommufd_shadow_resv_add(struct iommufd_hw_pagetable *hwpt,
+					  struct iommufd_group *igroup,
+					  struct device *dev)
+{
+	return 0;
+}
+
+static inline void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
+					   struct iommufd_group *igroup,
+					   struct device *dev)
+{
+}
+
+static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
+					     unsigned long first,
+					     unsigned long last)
+{
+}
+#endif
+
+/* Sync engine (shadow_sync.c) */
+extern unsigned long iommufd_shadow_max_records;
+void shadow_init_records(struct iommufd_hwpt_shadow *shadow);
+int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
+void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
+void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first,
+		       u64 last);
+void shadow_free_records(struct iommufd_hwpt_shadow *shadow);
+bool shadow_iova_reserved(struct iommufd_hwpt_shadow *shadow, u64 iova,
+			  u64 *last);
+int shadow_lookup_prot(struct iommufd_hwpt_shadow *shadow, u64 iova);
+int shadow_resv_add_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev);
+void shadow_resv_del_dev(struct iommufd_hwpt_shadow *shadow,
+			 struct device *dev);
+
+#endif

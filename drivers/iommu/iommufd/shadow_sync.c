@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Sync engine of iommufd shadow nesting.
+ *
+ * Theory of operation
+ * ===================
+ *
+ * The shadow domain must hold stage-2 o stage-1 over the aperture, less
+ * what I1 (no stale DMA), I2 (least privilege) and I5 (reserved regions)
+ * take away. The engine keeps records of what it put there:
+ *
+ *  - a map record (struct shadow_map) is one IOVA range mapped in the
+ *    shadow, OA (guest physical) contiguous, with one permission. It sits
+ *    in two interval trees: by IOVA (to diff a sync against) and by OA, the
+ *    reverse map a stage-2 unmap uses to find what points into it;
+ *  - a table record (struct shadow_table) is a page of guest memory that
+ *    held a stage-1 table, with the IOVA range that table translates, so a
+ *    stage-2 unmap of the page drops everything the table described.
+ *
+ * A sync of [iova, last] walks the stage-1 with the format walker. For
+ * every run it reports, the engine translates the OA through the parent's
+ * IOAS area by area and reconciles the records with it: parts that already
+ * translate alike are left alone (no unmap/map of unchanged entries, so DMA
+ * in flight through them never faults), parts that differ are unmapped and
+ * mapped anew, holes are unmapped. Unmaps are gathered and the IOTLB is
+ * flushed once at the end of the sync. Map calls cover OA runs whose host
+ * pages are contiguous, but never a whole aligned 2 MiB block, so that no
+ * driver builds a large leaf there and every later unmap of a sub-range is
+ * exact.
+ *
+ * I1, the locking argument. The parent IOAS unmaps an area in
+ * iopt_unmap_iova_range(): under iova_rwsem (write) it sets area->pages to
+ * NULL, drops iova_rwsem and only then unmaps the area from its domains and
+ * unpins it. Between those two steps it calls iommufd_shadow_zap_parent(),
+ * which takes shadow->lock and drops every record pointing into the area.
+ * The engine, under shadow->lock, accepts an OA only if iova_rwsem (read)
+ * shows its area with pages and without prevent_access; from then until
+ * shadow->lock is dropped the area cannot be unpinned, because the unmapper
+ * has to take shadow->lock first, and when it does it finds and zaps what
+ * the engine installed. Guest table pages are read the same way: directly
+ * through the kernel mapping of the pinned page, valid while shadow->lock
+ * is held. So no shadow entry outlives the pin of the page it points to,
+ * no new pin is ever taken (I3) and KVM is never asked.
+ *
+ * Bounds (I4): every record is charged to the caller (GFP_KERNEL_ACCOUNT)
+ * and their number per shadow is capped by iommufd_shadow_max_records
+ * (-ENOSPC beyond); walks yield with cond_resched() and stop with -EINTR on
+ * a fatal signal.
+ */
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "io_pagetable.h"
+#include "iommufd_private.h"
+#include "shadow.h"
+#include "shadow_fmt.h"
+
+#define SHADOW_PAGE_SIZE	SZ_4K
+/* A map call never covers a whole aligned block of this size */
+#define SHADOW_NO_LEAF_SIZE	SZ_2M
+/* cond_resched() and signal check every this many units of work */
+#define SHADOW_YIELD_EVERY	64
+
+unsigned long iommufd_shadow_max_records = 1UL << 20;
+module_param_named(shadow_max_records, iommufd_shadow_max_records, ulong,
+		   0644);
+MODULE_PARM_DESC(shadow_max_records,
+		 "Most records (mapped runs and stage-1 table pages) one shadow may hold");
+
+/**
+ * struct shadow_map - A run mapped in the shadow
+ * @iova: [iova.start, iova.last] mapped; node in maps_iova
+ * @oa: [oa.start, oa.last] it translates to; node in maps_oa
+ * @prot: IOMMU_READ / IOMMU_WRITE it was mapped with
+ */
+struct shadow_map {
+	struct interval_tree_node iova;
+	struct interval_tree_node oa;
+	u32 prot;
+};
+
+/**
+ * struct shadow_table - A guest page that held stage-1 table entries
+ * @gpa: The page; node in tables_gpa
+ * @iova: What the table translates; node in tables_iova
+ * @gen: Sync generation that last read it
+ */
+struct shadow_table {
+	struct interval_tree_node gpa;
+	struct interval_tree_node iova;
+	u64 gen;
+};
+
+/**
+ * struct shadow_resv - A reserved IOVA range of an attached device
+ * @node: The range; node in resv
+ * @dev: Device whose reserved region it is
+ */
+struct shadow_resv {
+	struct interval_tree_node node;
+	struct device *dev;
+};
+
+/**
+ * struct shadow_sync - State of one sync or zap
+ * @shadow: The shadow
+ * @gather: Unmaps not yet flushed
+ * @unmapped: Something was unmapped: flush at the end
+ * @work: Units of work since the last yield
+ * @gen: Generation of this sync, for table records
+ */
+struct shadow_sync {
+	struct iommufd_hwpt_shadow *shadow;
+	struct iommu_iotlb_gather gather;
+	bool unmapped;
+	unsigned int work;
+	u64 gen;
+};
+
+static atomic64_t shadow_gen = ATOMIC64_INIT(0);
+
+void shadow_init_records(struct iommufd_hwpt_shadow *shadow)
+{
+	shadow->maps_iova = RB_ROOT_CACHED;
+	shadow->maps_oa = RB_ROOT_CACHED;
+	shadow->tables_gpa = RB_ROOT_CACHED;
+	shadow->tables_iova = RB_ROOT_CACHED;
+	shadow->resv = RB_ROOT_CACHED;
+}
+
+static void shadow_sync_init(struct shadow_sync *sync,
+			     struct iommufd_hwpt_shadow *shadow)
+{
+	lockdep_assert_held(&shadow->lock);
+	memset(sync, 0, sizeof(*sync));
+	sync->shadow = shadow;
+	sync->gen = atomic64_inc_return(&shadow_gen);
+	iommu_iotlb_gather_init(&sync->gather);
+}
+
+/* One IOTLB flush for everything the sync or zap unmapped */
+static void shadow_sync_finish(struct shadow_sync *sync)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+
+	if (!sync->unmapped)
+		return;
+	iommu_iotlb_sync(shadow->common.domain, &sync->gather);
+	shadow->stats.flushes++;
+}
+
+static int __must_check shadow_yield(struct shadow_sync *sync)
+{
+	if (++sync->work < SHADOW_YIELD_EVERY)
+		return 0;
+	sync->work = 0;
+	cond_resched();
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	return 0;
+}
+
+static struct shadow_map *to_map(struct interval_tree_node *node)
+{
+	return container_of(node, struct shadow_map, iova);
+}
+
+static void shadow_map_insert(struct iommufd_hwpt_shadow *shadow,
+			      struct shadow_map *map)
+{
+	interval_tree_insert(&map->iova, &shadow->maps_iova);
+	interval_tree_insert(&map->oa, &shadow->maps_oa);
+}
+
+static void shadow_map_remove(struct iommufd_hwpt_shadow *shadow,
+			      struct shadow_map *map)
+{
+	interval_tree_remove(&map->iova, &shadow->maps_iova);
+	interval_tree_remove(&map->oa, &shadow->maps_oa);
+}
+
+static void shadow_map_free(struct iommufd_hwpt_shadow *shadow,
+			    struct shadow_map *map)
+{
+	shadow_map_remove(shadow, map);
+	kfree(map);
+	shadow->nr_records--;
+}
+
+static struct shadow_map *shadow_map_alloc(struct iommufd_hwpt_shadow *shadow,
+					   bool bounded)
+{
+	struct shadow_map *map;
+
+	if (bounded && shadow->nr_records >= READ_ONCE(iommufd_shadow_max_records))
+		return ERR_PTR(-ENOSPC);
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	shadow->nr_records++;
+	return map;
+}
+
+/*
+ * Unmap [first, last] from the shadow, which must lie inside @map, and
+ * split the record. If the right part cannot get a record it is unmapped
+ * too: dropping a translation is always safe.
+ */
+static void shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
+			      u64 first, u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 m_first = map->iova.start, m_last = map->iova.last;
+	u64 m_oa = map->oa.start;
+	struct shadow_map *right = NULL;
+	size_t unmapped;
+
+	if (last < m_last) {
+		right = shadow_map_alloc(shadow, false);
+		if (IS_ERR(right)) {
+			right = NULL;
+			last = m_last;
+		}
+	}
+
+	unmapped = iommu_unmap_fast(shadow->common.domain, first,
+				    last - first + 1, &sync->gather);
+	WARN_ON_ONCE(unmapped != last - first + 1);
+	sync->unmapped = true;
+	shadow->stats.unmap_calls++;
+	shadow->stats.pages_unmapped += (last - first + 1) / SHADOW_PAGE_SIZE;
+
+	shadow_map_remove(shadow, map);
+	if (right) {
+		right->iova.start = last + 1;
+		right->iova.last = m_last;
+		right->oa.start = m_oa + (last + 1 - m_first);
+		right->oa.last = m_oa + (m_last - m_first);
+		right->prot = map->prot;
+		shadow_map_insert(shadow, right);
+	}
+	if (first > m_first) {
+		map->iova.last = first - 1;
+		map->oa.last = m_oa + (first - 1 - m_first);
+		shadow_map_insert(shadow, map);
+	} else {
+		kfree(map);
+		shadow->nr_records--;
+	}
+}
+
+/* Unmap whatever the shadow maps in [first, last] */
+static void shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&shadow->maps_iova, first,
+						last))) {
+		struct shadow_map *map = to_map(node);
+
+		shadow_unmap_part(sync, map, max(first, node->start),
+				  min(last, node->last));
+	}
+}
+
+/*
+ * Record [iova, last] -> oa as mapped, merging with a neighbour that
+ * continues it. A new record is charged against the cap.
+ */
+static int shadow_record(struct iommufd_hwpt_shadow *shadow, u64 iova,
+			 u64 last, u64 oa, u32 prot)
+{
+	struct interval_tree_node *node;
+	struct shadow_map *map;
+
+	if (iova) {
+		node = interval_tree_iter_first(&shadow->maps_iova, iova - 1,
+						iova - 1);
+		if (node) {
+			map = to_map(node);
+			if (map->prot == prot &&
+			    map->oa.start + (iova - node->start) == oa) {
+				shadow_map_remove(shadow, map);
+				map->iova.last = last;
+				map->oa.last = oa + (last - iova);
+				shadow_map_insert(shadow, map);
+				return 0;
+			}
+		}
+	}
+	map = shadow_map_alloc(shadow, true);
+	if (IS_ERR(map))
+		return PTR_ERR(map);
+	map->iova.start = iova;
+	map->iova.last = last;
+	map->oa.start = oa;
+	map->oa.last = oa + (last - iova);
+	map->prot = prot;
+	shadow_map_insert(shadow, map);
+	return 0;
+}
+
+/*
+ * Look up the parent IOAS area holding @oa. Returns its last IOVA and
+ * permission, or -ENXIO when nothing is mapped there or the area is being
+ * unmapped. See the locking argument at the top of the file.
+ */
+static int shadow_parent_area(struct iommufd_hwpt_shadow *shadow, u64 oa,
+			      u64 *area_last, u32 *prot)
+{
+	struct io_pagetable *iopt = shadow->iopt;
+	struct iopt_area *area;
+	int rc = -ENXIO;
+
+	lockdep_assert_held(&shadow->lock);
+	if (oa > ULONG_MAX)
+		return -ENXIO;
+	down_read(&iopt->iova_rwsem);
+	area = iopt_area_iter_first(iopt, oa, oa);
+	if (area && area->pages && !area->prevent_access) {
+		*area_last = iopt_area_last_iova(area);
+		*prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
+		rc = 0;
+	}
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/* Host physical address of the guest page at @oa, which must be accepted */
+static int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow, u64 oa,
+			      phys_addr_t *phys)
+{
+	*phys = iommu_iova_to_phys(shadow->parent->common.domain, oa);
+	/* A guest page must be one host page: IOAS maps of aligned memory */
+	if (!*phys || offset_in_page(*phys) != offset_in_page(oa))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Map [iova, last] -> oa, all of it accepted in the parent, into the shadow
+ * and record it. Host-contiguous pages go in one map call.
+ */
+static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
+			  u32 prot)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+
+	while (true) {
+		/* Short of a whole aligned SHADOW_NO_LEAF_SIZE block */
+		u64 max_len = ALIGN(iova, SHADOW_NO_LEAF_SIZE) - iova +
+			      SHADOW_NO_LEAF_SIZE - SHADOW_PAGE_SIZE;
+		phys_addr_t phys, next_phys;
+		u64 len = SHADOW_PAGE_SIZE;
+		int rc;
+
+		rc = shadow_parent_phys(shadow, oa, &phys);
+		if (rc)
+			return rc;
+		while (iova + len - 1 < last && len < max_len) {
+			if (shadow_parent_phys(shadow, oa + len, &next_phys) ||
+			    next_phys != phys + len)
+				break;
+			len += SHADOW_PAGE_SIZE;
+		}
+
+		rc = iommu_map(shadow->common.domain, iova, phys, len, prot,
+			       GFP_KERNEL_ACCOUNT);
+		shadow->stats.map_calls++;
+		if (rc)
+			return rc;
+		rc = shadow_record(shadow, iova, iova + len - 1, oa, prot);
+		if (rc) {
+			iommu_unmap_fast(shadow->common.domain, iova, len,
+					 &sync->gather);
+			sync->unmapped = true;
+			return rc;
+		}
+		shadow->stats.pages_mapped += len / SHADOW_PAGE_SIZE;
+		if (iova + len - 1 == last)
+			return 0;
+		iova += len;
+		oa += len;
+		rc = shadow_yield(sync);
+		if (rc)
+			return rc;
+	}
+}
+
+/*
+ * Make the shadow translate [iova, last] to oa with @prot, touching only
+ * what differs from the records.
+ */
+static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
+			    u64 oa, u32 prot)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 cur = iova;
+
+	while (true) {
+		struct interval_tree_node *node;
+		struct shadow_map *map;
+		u64 seg_last;
+		int rc;
+
+		node = interval_tree_iter_first(&shadow->maps_iova, cur, last);
+		if (!node)
+			return shadow_install(sync, cur, last, oa + (cur - iova),
+					      prot);
+		if (node->start > cur) {
+			rc = shadow_install(sync, cur, node->start - 1,
+					    oa + (cur - iova), prot);
+			if (rc)
+				return rc;
+			cur = node->start;
+			continue;
+		}
+		map = to_map(node);
+		seg_last = min(node->last, last);
+		if (map->prot != prot ||
+		    map->oa.start + (cur - node->start) != oa + (cur - iova)) {
+			shadow_unmap_part(sync, map, cur, seg_last);
+			rc = shadow_install(sync, cur, seg_last,
+					    oa + (cur - iova), prot);
+			if (rc)
+				return rc;
+		}
+		if (seg_last == last)
+			return 0;
+		cur = seg_last + 1;
+	}
+}
+
+/*
+ * Reserved IOVA (I5): whether @iova is reserved, and the last IOVA from
+ * @iova on that is reserved (if it is) or free (if not), within [iova, last].
+ */
+static bool shadow_resv_clip(struct iommufd_hwpt_shadow *shadow, u64 iova,
+			     u64 last, u64 *seg_last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&shadow->resv, iova, last);
+	if (!node) {
+		*seg_last = last;
+		return false;
+	}
+	if (node->start <= iova) {
+		u64 resv_last = node->last;
+
+		/* Adjacent or overlapping reserved ranges extend it */
+		while (resv_last < last &&
+		       (node = interval_tree_iter_first(&shadow->resv,
+							resv_last + 1,
+							resv_last + 1)))
+			resv_last = max(resv_last, node->last);
+		*seg_last = min(resv_last, last);
+		return true;
+	}
+	*seg_last = node->start - 1;
+	return false;
+}
+
+bool shadow_iova_reserved(struct iommufd_hwpt_shadow *shadow, u64 iova,
+			  u64 *last)
+{
+	return shadow_resv_clip(shadow, iova, U64_MAX, last);
+}
+
+static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
+{
+	struct shadow_sync *sync = ctx;
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 iova = run->iova, oa = run->oa;
+	int rc;
+
+	rc = shadow_yield(sync);
+	if (rc)
+		return rc;
+	if (!run->prot) {
+		shadow_unmap_range(sync, run->iova, run->last);
+		return 0;
+	}
+
+	while (true) {
+		u64 seg_last, area_last;
+		u32 area_prot, prot;
+
+		if (shadow_resv_clip(shadow, iova, run->last, &seg_last)) {
+			shadow_unmap_range(sync, iova, seg_last);
+		} else {
+			rc = shadow_parent_area(shadow, oa, &area_last,
+						&area_prot);
+			if (rc) {
+				/* The failing page must not stay mapped */
+				shadow_unmap_range(sync, iova,
+						   iova + SHADOW_PAGE_SIZE - 1);
+				return rc;
+			}
+			if (area_last - oa < seg_last - iova)
+				seg_last = iova + (area_last - oa);
+			/* I2: the shadow grants what both stages grant */
+			prot = run->prot & area_prot;
+			if (prot)
+				rc = shadow_reconcile(sync, iova, seg_last, oa,
+						      prot);
+			else
+				shadow_unmap_range(sync, iova, seg_last);
+			if (rc)
+				return rc;
+		}
+		if (seg_last == run->last)
+			return 0;
+		oa += seg_last - iova + 1;
+		iova = seg_last + 1;
+	}
+}
+
+static struct shadow_table *to_table_gpa(struct interval_tree_node *node)
+{
+	return container_of(node, struct shadow_table, gpa);
+}
+
+static struct shadow_table *to_table_iova(struct interval_tree_node *node)
+{
+	return container_of(node, struct shadow_table, iova);
+}
+
+static void shadow_table_free(struct iommufd_hwpt_shadow *shadow,
+			      struct shadow_table *table)
+{
+	interval_tree_remove(&table->gpa, &shadow->tables_gpa);
+	interval_tree_remove(&table->iova, &shadow->tables_iova);
+	kfree(table);
+	shadow->nr_records--;
+}
+
+/* Remember that the page at @gpa described [iova, last] */
+static int shadow_note_table(struct shadow_sync *sync, u64 gpa, u64 iova,
+			     u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 page = gpa & ~(u64)(SHADOW_PAGE_SIZE - 1);
+	struct interval_tree_node *node;
+	struct shadow_table *table;
+
+	for (node = interval_tree_iter_first(&shadow->tables_gpa, page, page);
+	     node; node = interval_tree_iter_next(node, page, page)) {
+		table = to_table_gpa(node);
+		if (table->iova.start == iova && table->iova.last == last) {
+			table->gen = sync->gen;
+			return 0;
+		}
+	}
+	if (shadow->nr_records >= READ_ONCE(iommufd_shadow_max_records))
+		return -ENOSPC;
+	table = kzalloc(sizeof(*table), GFP_KERNEL_ACCOUNT);
+	if (!table)
+		return -ENOMEM;
+	shadow->nr_records++;
+	table->gpa.start = page;
+	table->gpa.last = page + SHADOW_PAGE_SIZE - 1;
+	table->iova.start = iova;
+	table->iova.last = last;
+	table->gen = sync->gen;
+	interval_tree_insert(&table->gpa, &shadow->tables_gpa);
+	interval_tree_insert(&table->iova, &shadow->tables_iova);
+	return 0;
+}
+
+/* Drop table records of [first, last] that the last walk did not read */
+static void shadow_drop_stale_tables(struct shadow_sync *sync, u64 first,
+				     u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct interval_tree_node *node, *next;
+
+	for (node = interval_tree_iter_first(&shadow->tables_iova, first, last);
+	     node; node = next) {
+		struct shadow_table *table = to_table_iova(node);
+
+		next = interval_tree_iter_next(node, first, last);
+		if (table->gen != sync->gen && node->start >= first &&
+		    node->last <= last)
+			shadow_table_free(shadow, table);
+	}
+}
+
+static const u64 *shadow_table(void *ctx, u64 gpa, u64 iova, u64 last,
+			       unsigned int *nr)
+{
+	struct shadow_sync *sync = ctx;
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 area_last;
+	phys_addr_t phys;
+	u32 prot;
+	int rc;
+
+	rc = shadow_yield(sync);
+	if (rc)
+		return ERR_PTR(rc);
+	rc = shadow_parent_area(shadow, gpa, &area_last, &prot);
+	if (rc || !(prot & IOMMU_READ))
+		return ERR_PTR(-ENXIO);
+	if (shadow_parent_phys(shadow, gpa & PAGE_MASK, &phys) ||
+	    !pfn_valid(PHYS_PFN(phys)))
+		return ERR_PTR(-ENXIO);
+	rc = shadow_note_table(sync, gpa, iova, last);
+	if (rc)
+		return ERR_PTR(rc);
+	*nr = (PAGE_SIZE - offset_in_page(gpa)) / sizeof(u64);
+	return page_address(pfn_to_page(PHYS_PFN(phys))) + offset_in_page(gpa);
+}
+
+static const struct shadow_s1_walk_ops shadow_walk_ops = {
+	.table = shadow_table,
+	.emit = shadow_emit,
+};
+
+/**
+ * shadow_sync_range() - Make the shadow follow the stage-1 over a range
+ * @shadow: The shadow, with shadow->lock held
+ * @iova: First IOVA, 4 KiB aligned
+ * @last: Last IOVA, the last byte of a 4 KiB page
+ *
+ * Return: 0, or an errno of UAPI.md. On error the range is partly synced:
+ * what lies before the failing entry follows the stage-1, the failing page
+ * is unmapped, the rest is as it was.
+ */
+int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
+{
+	struct shadow_s1_walk walk = {
+		.root = shadow->root,
+		.aperture_start = shadow->aperture_start,
+		.aperture_last = shadow->aperture_last,
+		.ops = &shadow_walk_ops,
+	};
+	struct shadow_sync sync;
+	int rc;
+
+	shadow_sync_init(&sync, shadow);
+	walk.ctx = &sync;
+	rc = shadow->fmt->walk(&walk, iova, last);
+	if (!rc)
+		shadow_drop_stale_tables(&sync, iova, last);
+	else if (walk.done > iova)
+		shadow_drop_stale_tables(&sync, iova, walk.done - 1);
+	shadow_sync_finish(&sync);
+	shadow->stats.syncs++;
+	if (rc)
+		shadow->stats.errors++;
+	shadow->stats.records = shadow->nr_records;
+	return rc;
+}
+
+/**
+ * shadow_clear_iova() - Unmap an IOVA range from the shadow
+ * @shadow: The shadow, with shadow->lock held
+ * @first: First IOVA
+ * @last: Last IOVA
+ */
+void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
+{
+	struct shadow_sync sync;
+
+	shadow_sync_init(&sync, shadow);
+	shadow_unmap_range(&sync, first, last);
+	shadow_sync_finish(&sync);
+	shadow->stats.records = shadow->nr_records;
+}
+
+/**
+ * shadow_zap_oa() - Drop everything that depends on guest memory
+ * @shadow: The shadow, with shadow->lock held
+ * @first: First guest physical address going away
+ * @last: Last guest physical address going away
+ *
+ * Unmaps every shadow entry whose output lies in [first, last] and every
+ * IOVA a stage-1 table page there described. Never fails.
+ */
+void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
+{
+	struct interval_tree_node *node;
+	struct shadow_sync sync;
+	bool touched = false;
+
+	shadow_sync_init(&sync, shadow);
+	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
+						last))) {
+		struct shadow_map *map = container_of(node, struct shadow_map,
+						      oa);
+		u64 o_first = max(first, node->start);
+		u64 o_last = min(last, node->last);
+
+		shadow_unmap_part(&sync, map,
+				  map->iova.start + (o_first - node->start),
+				  map->iova.start + (o_last - node->start));
+		touched = true;
+	}
+	while ((node = interval_tree_iter_first(&shadow->tables_gpa, first,
+						last))) {
+		struct shadow_table *table = to_table_gpa(node);
+
+		shadow_unmap_range(&sync, table->iova.start, table->iova.last);
+		shadow_table_free(shadow, table);
+		touched = true;
+	}
+	shadow_sync_finish(&sync);
+	if (touched)
+		shadow->stats.zaps++;
+	shadow->stats.records = shadow->nr_records;
+}
+
+/**
+ * shadow_free_records() - Forget all records, on destroy
+ * @shadow: The shadow, whose domain is attached nowhere any more
+ */
+void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&shadow->maps_iova, 0,
+						U64_MAX)))
+		shadow_map_free(shadow, to_map(node));
+	while ((node = interval_tree_iter_first(&shadow->tables_gpa, 0,
+						U64_MAX)))
+		shadow_table_free(shadow, to_table_gpa(node));
+	while ((node = interval_tree_iter_first(&shadow->resv, 0, U64_MAX))) {
+		interval_tree_remove(node, &shadow->resv);
+		kfree(container_of(node, struct shadow_resv, node));
+	}
+}
+
+/**
+ * shadow_lookup_prot() - Permission the shadow maps an IOVA with
+ * @shadow: The shadow, with shadow->lock held
+ * @iova: IOVA
+ *
+ * Return: IOMMU_READ/IOMMU_WRITE bits, or -ENOENT when not mapped.
+ */
+int shadow_lookup_prot(struct iommufd_hwpt_shadow *shadow, u64 iova)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&shadow->maps_iova, iova, iova);
+	return node ? to_map(node)->prot : -ENOENT;
+}
+
+/**
+ * shadow_resv_add_dev() - Reserve a device's reserved IOVA regions
+ * @shadow: The shadow, with shadow->lock held
+ * @dev: Device being attached
+ *
+ * The regions are unmapped from the shadow and never mapped through it
+ * while the device is attached.
+ */
+int shadow_resv_add_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev)
+{
+	struct iommu_resv_region *region;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(dev, &regions);
+	list_for_each_entry(region, &regions, list) {
+		struct shadow_resv *resv;
+
+		if (region->type == IOMMU_RESV_DIRECT_RELAXABLE ||
+		    !region->length)
+			continue;
+		resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
+		if (!resv) {
+			rc = -ENOMEM;
+			break;
+		}
+		resv->dev = dev;
+		resv->node.start = region->start;
+		resv->node.last = region->start + region->length - 1;
+		interval_tree_insert(&resv->node, &shadow->resv);
+		shadow_clear_iova(shadow, resv->node.start, resv->node.last);
+	}
+	iommu_put_resv_regions(dev, &regions);
+	if (rc)
+		shadow_resv_del_dev(shadow, dev);
+	return rc;
+}
+
+/**
+ * shadow_resv_del_dev() - Release a detached device's reserved regions
+ * @shadow: The shadow, with shadow->lock held
+ * @dev: Device being detached
+ *
+ * What the stage-1 maps there is synced in again (best effort: a range that
+ * fails to sync stays unmapped, which is safe).
+ */
+void shadow_resv_del_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev)
+{
+	struct interval_tree_node *node, *next;
+
+	for (node = interval_tree_iter_first(&shadow->resv, 0, U64_MAX); node;
+	     node = next) {
+		struct shadow_resv *resv =
+			container_of(node, struct shadow_resv, node);
+		u64 first = max(node->start, shadow->aperture_start);
+		u64 last = min(node->last, shadow->aperture_last);
+
+		next = interval_tree_iter_next(node, 0, U64_MAX);
+		if (resv->dev != dev)
+			continue;
+		interval_tree_remove(node, &shadow->resv);
+		kfree(resv);
+		if (first <= last)
+			shadow_sync_range(shadow,
+					  ALIGN_DOWN(first, SHADOW_PAGE_SIZE),
+					  ALIGN(last + 1, SHADOW_PAGE_SIZE) - 1);
+	}
+}

@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shadow nesting on the selftest mock IOMMU: a stage-1 in s390 format built
+ * in "guest memory" (a buffer mapped into an IOAS at GPA_BASE), shadowed
+ * into a mock paging domain. The mock walks one level only, which is
+ * exactly the situation shadow nesting exists for. Each test checks what
+ * the shadow domain really translates with IOMMU_TEST_OP_SHADOW_CHECK
+ * (iova_to_phys of the domain against the user pages the stage-1 names).
+ *
+ * Run in the "mock" VM profile (no VT-d).
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+#include <linux/kvm.h>
+
+#include "iommufd_utils.h"
+#include "shadow_lib.h"
+
+#define PG		0x1000UL
+#ifndef __aligned
+#define __aligned(x)	__attribute__((aligned(x)))
+#endif
+#define GPA_BASE	0x1000000UL	/* MOCK_APERTURE_START */
+#define RAM_SIZE	0x400000UL	/* guest RAM */
+#define TBL_SIZE	0x100000UL	/* first MiB of it: tables */
+#define DATA_GPA	(GPA_BASE + TBL_SIZE)	/* data pages from here */
+#define AP_START	0x1000000UL	/* stage-1 aperture */
+#define AP_LAST		((1UL << 31) - 1)
+#define IOVA		0x10000000UL	/* stage-1 IOVAs of the tests */
+
+static void *ram;
+
+/* Host address of guest page @gpa */
+static void *gva(uint64_t gpa)
+{
+	return (char *)ram + (gpa - GPA_BASE);
+}
+
+static int _shadow_alloc(int fd, __u32 dev_id, __u32 pt_id, __u32 flags,
+			 struct iommu_hwpt_shadow *data, __u32 len,
+			 __u32 *out_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = IOMMU_HWPT_DATA_SHADOW,
+		.data_len = len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int ret;
+
+	ret = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	if (!ret && out_id)
+		*out_id = cmd.out_hwpt_id;
+	return ret;
+}
+
+static int _shadow_inv(int fd, __u32 hwpt_id,
+		       struct iommu_hwpt_shadow_invalidate *inv, __u32 *num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.data_uptr = (uintptr_t)inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+		.entry_len = sizeof(*inv),
+		.entry_num = *num,
+	};
+	int ret;
+
+	ret = ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd);
+	*num = cmd.entry_num;
+	return ret;
+}
+
+/* Invalidate one range; returns 0 or errno */
+static int shadow_inv(int fd, __u32 hwpt_id, uint64_t iova, uint64_t len)
+{
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.iova = iova,
+		.length = len,
+	};
+	__u32 num = 1;
+
+	return _shadow_inv(fd, hwpt_id, &inv, &num) ? errno : 0;
+}
+
+/*
+ * What the shadow translates at [iova, iova + len): the user pages at
+ * uptr (NULL: nothing), read-only or not. Returns 0 or errno.
+ */
+static int shadow_check(int fd, __u32 hwpt_id, uint64_t iova, uint64_t len,
+			void *uptr, bool ro)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_CHECK,
+		.id = hwpt_id,
+		.shadow_check = {
+			.iova = iova,
+			.length = len,
+			.uptr = (uintptr_t)uptr,
+			.flags = ro ? MOCK_SHADOW_CHECK_READONLY : 0,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+static int shadow_stats(int fd, __u32 hwpt_id,
+			struct iommu_test_shadow_stats *stats)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_STATS,
+		.id = hwpt_id,
+		.shadow_stats = {
+			.uptr = (uintptr_t)stats,
+			.length = sizeof(*stats),
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+#define check_mapped(hwpt, iova, len, gpa, ro) \
+	ASSERT_EQ(0, shadow_check(self->fd, hwpt, iova, len, gva(gpa), ro))
+#define check_unmapped(hwpt, iova, len) \
+	ASSERT_EQ(0, shadow_check(self->fd, hwpt, iova, len, NULL, false))
+
+FIXTURE(shadow)
+{
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 paging_id;	/* the mock device's auto domain on the IOAS */
+	__u32 idev_id;
+	struct s390_tables t;
+	uint64_t iota;
+	struct iommu_hwpt_shadow data;
+};
+
+FIXTURE_SETUP(shadow)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, self->fd);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ram);
+	memset(ram, 0, RAM_SIZE);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, ram, RAM_SIZE, GPA_BASE);
+	test_cmd_mock_domain(self->ioas_id, &self->stdev_id, &self->paging_id,
+			     &self->idev_id);
+
+	s390_tbl_init(&self->t, ram, GPA_BASE, TBL_SIZE);
+	ASSERT_EQ(0, s390_tbl_new_root(&self->t, &self->iota));
+	self->data = (struct iommu_hwpt_shadow){
+		.format = IOMMU_SHADOW_FORMAT_S390,
+		.root = self->iota,
+		.aperture_start = AP_START,
+		.aperture_last = AP_LAST,
+	};
+}
+
+FIXTURE_TEARDOWN(shadow)
+{
+	teardown_iommufd(self->fd, _metadata);
+	munmap(ram, RAM_SIZE);
+}
+
+#define shadow_alloc(pt_id, out_id)                                        \
+	ASSERT_EQ(0, _shadow_alloc(self->fd, self->idev_id, pt_id, 0,      \
+				   &self->data, sizeof(self->data), out_id))
+#define shadow_alloc_err(_errno, pt_id)                                     \
+	EXPECT_ERRNO(_errno, _shadow_alloc(self->fd, self->idev_id, pt_id, \
+					   0, &self->data,                 \
+					   sizeof(self->data), NULL))
+
+TEST_F(shadow, hw_info_reports_shadow_nesting)
+{
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = self->idev_id,
+	};
+
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_GET_HW_INFO, &info));
+	ASSERT_TRUE(info.out_capabilities & IOMMU_HW_CAP_SHADOW_NESTING);
+}
+
+TEST_F(shadow, alloc_errors)
+{
+	struct iommu_hwpt_shadow good = self->data;
+	int fds[2];
+	__u32 id;
+
+	/* Unknown format, flag, reserved field: EOPNOTSUPP */
+	self->data.format = 0x77;
+	shadow_alloc_err(EOPNOTSUPP, self->ioas_id);
+	self->data = good;
+	self->data.flags = 1 << 7;
+	shadow_alloc_err(EOPNOTSUPP, self->ioas_id);
+	self->data = good;
+	self->data.__reserved = 1;
+	shadow_alloc_err(EOPNOTSUPP, self->ioas_id);
+	self->data = good;
+	EXPECT_ERRNO(EOPNOTSUPP,
+		     _shadow_alloc(self->fd, self->idev_id, self->ioas_id,
+				   IOMMU_HWPT_FAULT_ID_VALID, &self->data,
+				   sizeof(self->data), NULL));
+
+	/* Apertures: empty, misaligned, outside the IOMMU, all of 2^64 */
+	self->data.aperture_start = AP_START + PG;
+	self->data.aperture_last = AP_START;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	self->data = good;
+	self->data.aperture_start = AP_START + 1;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	self->data = good;
+	self->data.aperture_last = AP_LAST - 1;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	self->data = good;
+	self->data.aperture_start = 0;
+	self->data.aperture_last = UINT64_MAX;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	self->data = good;
+	self->data.aperture_last = (1UL << 32) - 1;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	self->data = good;
+
+	/* A root of an unsupported designation type is malformed */
+	self->data.root = self->iota | (5 << 2);
+	shadow_alloc_err(EILSEQ, self->ioas_id);
+	/* A root outside guest memory */
+	self->data.root = (GPA_BASE + RAM_SIZE) | S390_DT_RTX;
+	shadow_alloc_err(ENXIO, self->ioas_id);
+	self->data = good;
+
+	/* pt_id must be an IOAS or a NEST_PARENT paging hwpt */
+	shadow_alloc_err(EINVAL, self->paging_id);
+	shadow_alloc_err(EINVAL, 0xdead);
+
+	/* Short data */
+	EXPECT_ERRNO(EINVAL, _shadow_alloc(self->fd, self->idev_id,
+					   self->ioas_id, 0, &self->data, 8,
+					   NULL));
+
+	/* KVM fd: closed, not KVM */
+	self->data.flags = IOMMU_HWPT_SHADOW_KVM_FD;
+	ASSERT_EQ(0, pipe(fds));
+	close(fds[1]);
+	self->data.kvm_fd = fds[1];
+	shadow_alloc_err(EBADF, self->ioas_id);
+	self->data.kvm_fd = fds[0];
+	shadow_alloc_err(EINVAL, self->ioas_id);
+	close(fds[0]);
+	self->data = good;
+
+	/* Nothing leaked: a good one still works and can be destroyed */
+	shadow_alloc(self->ioas_id, &id);
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, map_check_and_invalidate)
+{
+	struct iommu_test_cmd md_check = {
+		.size = sizeof(md_check),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.check_map = { .iova = IOVA, .length = 2 * PG,
+			       .uptr = (uintptr_t)gva(DATA_GPA) },
+	};
+	struct iommu_test_shadow_stats st, st2;
+	__u32 id;
+
+	/* Guest maps 3 pages, one read-only; a hole in between */
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 2 * PG,
+					false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 3 * PG, DATA_GPA + 7 * PG,
+				  true));
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+
+	check_mapped(id, IOVA, 2 * PG, DATA_GPA, false);
+	check_unmapped(id, IOVA + 2 * PG, PG);
+	check_mapped(id, IOVA + 3 * PG, PG, DATA_GPA + 7 * PG, true);
+	check_unmapped(id, IOVA + 4 * PG, 16 * PG);
+	check_unmapped(id, AP_START, PG);
+	/* The upstream check op sees the same */
+	md_check.id = id;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &md_check));
+
+	/* Guest changes: new page, drop one, retarget one */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 2 * PG, DATA_GPA + 9 * PG,
+				  false));
+	ASSERT_EQ(0, s390_tbl_unmap(&self->t, IOVA));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 3 * PG, DATA_GPA + 8 * PG,
+				  false));
+	/* Before the invalidation nothing changed */
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 4 * PG));
+	check_unmapped(id, IOVA, PG);
+	check_mapped(id, IOVA + PG, PG, DATA_GPA + PG, false);
+	check_mapped(id, IOVA + 2 * PG, PG, DATA_GPA + 9 * PG, false);
+	check_mapped(id, IOVA + 3 * PG, PG, DATA_GPA + 8 * PG, false);
+
+	/* One flush for that invalidation, which unmapped */
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	ASSERT_EQ(2, st.syncs);
+	ASSERT_EQ(1, st.flushes);
+
+	/* An invalidation that changes nothing unmaps and maps nothing */
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 64 * PG));
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st2));
+	ASSERT_EQ(st.map_calls, st2.map_calls);
+	ASSERT_EQ(st.unmap_calls, st2.unmap_calls);
+	ASSERT_EQ(st.flushes, st2.flushes);
+
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, contiguous_runs_coalesce)
+{
+	uint64_t huge_gpa = GPA_BASE + RAM_SIZE;
+	struct iommu_test_shadow_stats st;
+	void *huge;
+	__u32 id;
+
+	/* Host-contiguous guest memory: a 2 MiB huge page */
+	huge = mmap(NULL, 2UL << 20, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no huge pages");
+	memset(huge, 0, 2UL << 20);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, huge, 2UL << 20, huge_gpa);
+
+	/* 64 contiguous pages -> one map call */
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, huge_gpa, 64 * PG,
+					false));
+	/* 4 scattered 4 KiB pages of ordinary memory -> 4 */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 128 * PG, DATA_GPA, false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 129 * PG, DATA_GPA + 2 * PG,
+				  false));
+	shadow_alloc(self->ioas_id, &id);
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	ASSERT_EQ(3, st.map_calls);
+	ASSERT_EQ(66, st.pages_mapped);
+	ASSERT_EQ(0, st.flushes);
+	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 64 * PG, huge, false));
+	check_mapped(id, IOVA + 128 * PG, PG, DATA_GPA, false);
+	check_mapped(id, IOVA + 129 * PG, PG, DATA_GPA + 2 * PG, false);
+	test_ioctl_destroy(id);
+	test_ioctl_ioas_unmap_id(self->ioas_id, huge_gpa, 2UL << 20);
+	munmap(huge, 2UL << 20);
+}
+
+TEST_F(shadow, invalidate_errors)
+{
+	struct iommu_hwpt_shadow_invalidate inv[3] = {};
+	__u32 id, num;
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, IOVA + 1, PG));
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, IOVA, PG + 1));
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, IOVA, 0));
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, AP_START - PG, PG));
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, AP_LAST + 1, PG));
+	EXPECT_EQ(EINVAL, shadow_inv(self->fd, id, UINT64_MAX & ~0xfffUL,
+				     2 * PG));
+	/* Not a shadow */
+	EXPECT_EQ(ENOENT, shadow_inv(self->fd, self->paging_id, IOVA, PG));
+
+	/* flags and reserved */
+	inv[0].flags = 1 << 5;
+	num = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, _shadow_inv(self->fd, id, inv, &num));
+	EXPECT_EQ(0, num);
+	inv[0].flags = 0;
+	inv[0].iova = IOVA;
+	inv[0].length = PG;
+	inv[0].__reserved = 1;
+	num = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, _shadow_inv(self->fd, id, inv, &num));
+	inv[0].__reserved = 0;
+	/* ALL takes no range */
+	inv[0].flags = IOMMU_SHADOW_INVALIDATE_ALL;
+	num = 1;
+	EXPECT_ERRNO(EINVAL, _shadow_inv(self->fd, id, inv, &num));
+
+	/* Partial progress: the second of three entries is bad */
+	inv[0] = (struct iommu_hwpt_shadow_invalidate){
+		.flags = IOMMU_SHADOW_INVALIDATE_ALL };
+	inv[1] = (struct iommu_hwpt_shadow_invalidate){ .iova = 1,
+							.length = PG };
+	inv[2] = inv[0];
+	num = 3;
+	EXPECT_ERRNO(EINVAL, _shadow_inv(self->fd, id, inv, &num));
+	EXPECT_EQ(1, num);
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, permissions)
+{
+	uint64_t *ste;
+	__u32 id;
+
+	/* Protected PTE: read-only */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, true));
+	/* Protection in the segment-table entry covers the page table */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + (1UL << 20),
+				  DATA_GPA + PG, false));
+	ste = s390_tbl_entry(&self->t, IOVA + (1UL << 20), 1);
+	ASSERT_NE(NULL, ste);
+	*ste = htobe64(be64toh(*ste) | S390_TE_PROTECTED);
+	/* Writable stage-1 over a read-only IOAS area (I2) */
+	{
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE,
+			.ioas_id = self->ioas_id,
+			.user_va = (uintptr_t)gva(DATA_GPA + 2 * PG),
+			.length = PG,
+			.iova = GPA_BASE + RAM_SIZE,
+		};
+
+		ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_MAP, &map));
+	}
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 2 * (1UL << 20),
+				  GPA_BASE + RAM_SIZE, false));
+	/* And a plain writable one */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 3 * (1UL << 20),
+				  DATA_GPA + 3 * PG, false));
+
+	shadow_alloc(self->ioas_id, &id);
+	check_mapped(id, IOVA, PG, DATA_GPA, true);
+	EXPECT_EQ(EINVAL, shadow_check(self->fd, id, IOVA, PG, gva(DATA_GPA),
+				       false));
+	check_mapped(id, IOVA + (1UL << 20), PG, DATA_GPA + PG, true);
+	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 2 * (1UL << 20), PG,
+				  gva(DATA_GPA + 2 * PG), true));
+	check_mapped(id, IOVA + 3 * (1UL << 20), PG, DATA_GPA + 3 * PG, false);
+
+	/* Guest lifts the PTE protection: becomes writable */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, PG));
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	test_ioctl_destroy(id);
+}
+
+/* I1: unmapping guest RAM drops shadow entries that point into it */
+TEST_F(shadow, stage2_unmap_leaf)
+{
+	struct iommu_test_shadow_stats st;
+	__u32 id;
+
+	/* Data page in its own IOAS area so it can be unmapped alone */
+	static char page[PG] __aligned(PG);
+	uint64_t gpa = GPA_BASE + RAM_SIZE + 16 * PG;
+
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, page, PG, gpa);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, gpa, false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, PG, page, false));
+
+	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
+	check_unmapped(id, IOVA, PG);
+	check_mapped(id, IOVA + PG, PG, DATA_GPA, false);
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	ASSERT_EQ(1, st.zaps);
+
+	/* The guest still points there: a refresh reports ENXIO */
+	ASSERT_EQ(ENXIO, shadow_inv(self->fd, id, IOVA, PG));
+	check_unmapped(id, IOVA, PG);
+
+	/* Map it back: a refresh picks it up */
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, page, PG, gpa);
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, PG));
+	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, PG, page, false));
+
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+}
+
+/* I1: unmapping guest RAM that holds a stage-1 table drops what it said */
+TEST_F(shadow, stage2_unmap_page_table)
+{
+	struct iommu_test_shadow_stats st;
+	uint64_t *ste, pt_gpa;
+	static char pt[PG] __aligned(PG);
+	uint64_t gpa = GPA_BASE + RAM_SIZE + 32 * PG;
+	unsigned int i;
+	__u32 id;
+
+	/*
+	 * Build the path with the helper, then move the page table to a
+	 * page of its own area and point the segment entry at it.
+	 */
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 4 * PG,
+					false));
+	ste = s390_tbl_entry(&self->t, IOVA, 1);
+	ASSERT_NE(NULL, ste);
+	pt_gpa = be64toh(*ste) & S390_STE_ADDR_MASK;
+	memcpy(pt, gva(pt_gpa), S390_PT_SIZE);
+	for (i = S390_PT_ENTRIES; i < PG / 8; i++)
+		((uint64_t *)pt)[i] = htobe64(S390_PTE_INVALID);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, pt, PG, gpa);
+	*ste = htobe64(gpa | S390_TE_TT_SX);
+
+	shadow_alloc(self->ioas_id, &id);
+	check_mapped(id, IOVA, 4 * PG, DATA_GPA, false);
+
+	/* Unmap the page holding the page table: its IOVAs go */
+	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
+	check_unmapped(id, IOVA, 4 * PG);
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	ASSERT_EQ(1, st.zaps);
+	/* A refresh now finds the table outside guest memory */
+	ASSERT_EQ(ENXIO, shadow_inv(self->fd, id, IOVA, PG));
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, hostile_tables)
+{
+	uint64_t *rte, *ste, st_gpa;
+	__u32 id, num;
+	struct iommu_hwpt_shadow_invalidate *storm;
+	unsigned int i;
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+
+	/* Wrong table type in the segment entry: EILSEQ */
+	ste = s390_tbl_entry(&self->t, IOVA, 1);
+	ASSERT_NE(NULL, ste);
+	*ste = htobe64(be64toh(*ste) | (2 << 2));
+	ASSERT_EQ(EILSEQ, shadow_inv(self->fd, id, IOVA, PG));
+	/* A failed entry leaves the shadow as it was */
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	*ste = htobe64(be64toh(*ste) & ~(3ULL << 2));
+
+	/* Leaf outside guest memory: ENXIO, and that page is unmapped */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, 1UL << 30, false));
+	ASSERT_EQ(ENXIO, shadow_inv(self->fd, id, IOVA, PG));
+	check_unmapped(id, IOVA, PG);
+
+	/*
+	 * Every segment entry aliases one page table: each MiB of the
+	 * aperture maps the same page; bounded and exact.
+	 */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	ste = s390_tbl_entry(&self->t, IOVA, 1);
+	ASSERT_NE(NULL, ste);
+	rte = s390_tbl_entry(&self->t, IOVA, 2);
+	ASSERT_NE(NULL, rte);
+	st_gpa = be64toh(*rte) & S390_RTE_ADDR_MASK;
+	for (i = 0; i < 2048; i++)
+		((uint64_t *)gva(st_gpa))[i] = *ste;
+	ASSERT_EQ(0, shadow_inv(self->fd, id, AP_START,
+				AP_LAST - AP_START + 1));
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	check_mapped(id, AP_START, PG, DATA_GPA, false);
+	check_mapped(id, AP_LAST + 1 - (1UL << 20), PG, DATA_GPA, false);
+	check_unmapped(id, AP_START + PG, PG);
+
+	/* A segment entry pointing at its own segment table as page table */
+	*ste = htobe64((be64toh(*rte) & S390_RTE_ADDR_MASK) | S390_TE_TT_SX);
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 1UL << 20));
+
+	/* An invalidation storm in one call: 100000 entries, bounded */
+	storm = calloc(100000, sizeof(*storm));
+	ASSERT_NE(NULL, storm);
+	for (i = 0; i < 100000; i++) {
+		storm[i].iova = IOVA;
+		storm[i].length = PG;
+	}
+	num = 100000;
+	_shadow_inv(self->fd, id, storm, &num);
+	ASSERT_EQ(100000, num);
+	free(storm);
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, record_cap_enospc)
+{
+	FILE *f = fopen("/sys/module/iommufd/parameters/shadow_max_records",
+			"r+");
+	unsigned long old;
+	__u32 id;
+
+	if (!f)
+		SKIP(return, "no shadow_max_records parameter");
+	ASSERT_EQ(1, fscanf(f, "%lu", &old));
+	/* Scattered pages: each its own record, tables count too */
+	for (unsigned int i = 0; i < 32; i++)
+		ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 2 * i * PG,
+					  DATA_GPA + i * PG, false));
+	rewind(f);
+	fprintf(f, "8\n");
+	fflush(f);
+	shadow_alloc_err(ENOSPC, self->ioas_id);
+	rewind(f);
+	fprintf(f, "%lu\n", old);
+	fflush(f);
+	fclose(f);
+	shadow_alloc(self->ioas_id, &id);
+	check_mapped(id, IOVA + 62 * PG, PG, DATA_GPA + 31 * PG, false);
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, destroy_orders)
+{
+	__u32 parent_id, id, id2;
+
+	/* A NEST_PARENT paging hwpt on a mock (which can nest) */
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &parent_id);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(parent_id, &id);
+	shadow_alloc(self->ioas_id, &id2);
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+
+	/* Parent and IOAS are busy while a shadow uses them */
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, parent_id));
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, self->ioas_id));
+	/* A shadow in use by a device is busy */
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, id));
+	/* Replace shadow -> shadow, then back to paging */
+	test_cmd_mock_domain_replace(self->stdev_id, id2);
+	test_ioctl_destroy(id);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(parent_id);
+	/* id2 is left for close() to clean up with everything else */
+}
+
+TEST_F(shadow, two_devices)
+{
+	__u32 stdev2, hwpt2, idev2, id;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev2, &hwpt2, &idev2);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	test_cmd_mock_domain_replace(stdev2, id);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA + PG, false));
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA + PG, PG));
+	check_mapped(id, IOVA, 2 * PG, DATA_GPA, false);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, id));
+	test_cmd_mock_domain_replace(stdev2, hwpt2);
+	test_ioctl_destroy(id);
+}
+
+TEST_F(shadow, kvm_binding)
+{
+	struct iommu_test_cmd refresh = {
+		.size = sizeof(refresh),
+		.op = IOMMU_TEST_OP_SHADOW_KVM_REFRESH,
+		.shadow_refresh = { .iova = IOVA, .length = PG },
+	};
+	int kvm, vm, vm2;
+	__u32 id;
+
+	kvm = open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		SKIP(return, "no /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	vm2 = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm2);
+
+	/* The /dev/kvm fd itself is not a VM */
+	self->data.flags = IOMMU_HWPT_SHADOW_KVM_FD;
+	self->data.kvm_fd = kvm;
+	shadow_alloc_err(EINVAL, self->ioas_id);
+
+	self->data.kvm_fd = vm;
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	/* The VM outlives its fd for as long as the shadow holds it */
+	close(vm);
+
+	/* A hypervisor refresh through the in-kernel entry point */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	check_unmapped(id, IOVA, PG);
+	/* Another VM is not bound to it */
+	refresh.shadow_refresh.kvm_fd = vm2;
+	refresh.shadow_refresh.dev_id = self->idev_id;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_TEST_CMD, &refresh));
+	check_unmapped(id, IOVA, PG);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+	close(vm2);
+	close(kvm);
+}
+
+TEST_F(shadow, kvm_refresh)
+{
+	int kvm, vm;
+	__u32 id;
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_KVM_REFRESH,
+	};
+
+	kvm = open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		SKIP(return, "no /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	self->data.flags = IOMMU_HWPT_SHADOW_KVM_FD;
+	self->data.kvm_fd = vm;
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	cmd.shadow_refresh.kvm_fd = vm;
+	cmd.shadow_refresh.dev_id = self->idev_id;
+	cmd.shadow_refresh.iova = IOVA;
+	cmd.shadow_refresh.length = PG;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	/* Bad ranges as for IOMMU_HWPT_INVALIDATE */
+	cmd.shadow_refresh.iova = IOVA + 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+	close(vm);
+	close(kvm);
+}
+
+/* Threads invalidate while others map/unmap guest RAM and re-attach */
+struct race {
+	int fd;
+	__u32 ioas_id, hwpt_id, stdev_id, paging_id;
+	bool stop;
+};
+
+static void *race_inv(void *arg)
+{
+	struct race *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+		shadow_inv(r->fd, r->hwpt_id, IOVA, 16 * PG);
+	return NULL;
+}
+
+static void *race_unmap(void *arg)
+{
+	struct race *r = arg;
+	uint64_t gpa = DATA_GPA;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		struct iommu_ioas_unmap un = {
+			.size = sizeof(un),
+			.ioas_id = r->ioas_id,
+			.iova = gpa,
+			.length = 16 * PG,
+		};
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = r->ioas_id,
+			.user_va = (uintptr_t)gva(gpa),
+			.length = 16 * PG,
+			.iova = gpa,
+		};
+
+		ioctl(r->fd, IOMMU_IOAS_UNMAP, &un);
+		ioctl(r->fd, IOMMU_IOAS_MAP, &map);
+	}
+	return NULL;
+}
+
+static void *race_attach(void *arg)
+{
+	struct race *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		_test_cmd_mock_domain_replace(r->fd, r->stdev_id, r->hwpt_id,
+					      NULL);
+		_test_cmd_mock_domain_replace(r->fd, r->stdev_id,
+					      r->paging_id, NULL);
+	}
+	return NULL;
+}
+
+TEST_F(shadow, race_invalidate_unmap_attach)
+{
+	struct race r = { .fd = self->fd, .ioas_id = self->ioas_id,
+			  .stdev_id = self->stdev_id,
+			  .paging_id = self->paging_id };
+	pthread_t th[3];
+	__u32 id;
+
+	/* The data pages get their own area so they can be unmapped */
+	test_ioctl_ioas_unmap_id(self->ioas_id, GPA_BASE, RAM_SIZE);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, ram, TBL_SIZE, GPA_BASE);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, gva(DATA_GPA), 16 * PG,
+				     DATA_GPA);
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 16 * PG,
+					false));
+	shadow_alloc(self->ioas_id, &id);
+	r.hwpt_id = id;
+
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, race_inv, &r));
+	ASSERT_EQ(0, pthread_create(&th[1], NULL, race_unmap, &r));
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, race_attach, &r));
+	sleep(3);
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+
+	/* Quiesced: one refresh makes the shadow exact again */
+	_test_cmd_mock_domain_replace(self->fd, self->stdev_id,
+				      self->paging_id, NULL);
+	test_ioctl_ioas_unmap_id(self->ioas_id, DATA_GPA, 16 * PG);
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, gva(DATA_GPA), 16 * PG,
+				     DATA_GPA);
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 16 * PG));
+	check_mapped(id, IOVA, 16 * PG, DATA_GPA, false);
+	test_ioctl_destroy(id);
+}
+
+TEST_HARNESS_MAIN
