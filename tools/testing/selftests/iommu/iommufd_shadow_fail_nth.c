@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Allocation-failure sweeps over shadow nesting: run one sequence of shadow
+ * operations (allocate, attach, invalidate after a table change, stage-2
+ * unmap, destroy) with the Nth fault-injection point of the task failing,
+ * for N = 1, 2, ... until a run hits no injection point. Every run must end
+ * without a kernel report (the VM runner fails on any), with each failing
+ * call returning an errno, and with the invariants intact: a stage-2 unmap
+ * always removes what pointed into it (I1) even when its own allocations
+ * fail, and once injection stops one refresh makes the shadow exact again.
+ *
+ * Run in the "mock" VM profile; needs failslab and fail-nth (debugfs).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "iommufd_utils.h"
+#include "shadow_lib.h"
+
+#define PG		0x1000UL
+#define GPA_BASE	0x1000000UL	/* MOCK_APERTURE_START */
+#define RAM_SIZE	0x200000UL
+#define TBL_SIZE	0x100000UL
+#define DATA_GPA	(GPA_BASE + TBL_SIZE)
+#define LEAF_GPA	(GPA_BASE + RAM_SIZE)	/* a page in its own area */
+#define AP_START	0x1000000UL
+#define AP_LAST		0x7fffffffUL
+#define IOVA		0x10000000UL
+#define MAX_NTH		2000
+
+static void *ram;
+static char leaf[PG] __attribute__((aligned(PG)));
+static bool have_fault_injection;
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static __attribute__((constructor)) void setup(void)
+{
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* Any allocation may fail, and failures should not flood the log */
+	if (write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N"))
+		return;
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	write_file("/sys/kernel/debug/failslab/verbose", "0");
+	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	write_file("/sys/kernel/debug/fail_iommufd/verbose", "0");
+	have_fault_injection = true;
+}
+
+/* Arm the Nth injection point of this thread; 0 disarms */
+static void nth_arm(int fd, unsigned int nth)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", nth);
+
+	/* Disarming may itself be an injection point: retry */
+	while (pwrite(fd, buf, len, 0) != len && errno == EFAULT)
+		;
+}
+
+/* Whether the armed injection happened; disarms */
+static bool nth_hit(int fd)
+{
+	char buf[16] = "";
+	bool hit;
+
+	hit = pread(fd, buf, sizeof(buf) - 1, 0) > 0 && buf[0] == '0';
+	nth_arm(fd, 0);
+	return hit;
+}
+
+static int shadow_alloc(int fd, __u32 dev_id, __u32 pt_id, uint64_t iota,
+			__u32 *id)
+{
+	struct iommu_hwpt_shadow data = {
+		.format = IOMMU_SHADOW_FORMAT_S390,
+		.root = iota,
+		.aperture_start = AP_START,
+		.aperture_last = AP_LAST,
+	};
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = IOMMU_HWPT_DATA_SHADOW,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
+		return errno;
+	*id = cmd.out_hwpt_id;
+	return 0;
+}
+
+static int shadow_inv(int fd, __u32 id, uint64_t iova, uint64_t len,
+		      __u32 flags)
+{
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.iova = iova, .length = len, .flags = flags,
+	};
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = id,
+		.data_uptr = (uintptr_t)&inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+		.entry_len = sizeof(inv),
+		.entry_num = 1,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd) ? errno : 0;
+}
+
+static int shadow_check(int fd, __u32 id, uint64_t iova, uint64_t len,
+			void *uptr)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_CHECK,
+		.id = id,
+		.shadow_check = { .iova = iova, .length = len,
+				  .uptr = (uintptr_t)uptr },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+static void *gva(uint64_t gpa)
+{
+	return (char *)ram + (gpa - GPA_BASE);
+}
+
+FIXTURE(shadow_fail_nth)
+{
+	int fd;
+	int nth_fd;
+	__u32 ioas_id, stdev_id, paging_id, idev_id;
+	struct s390_tables t;
+	uint64_t iota;
+};
+
+FIXTURE_VARIANT(shadow_fail_nth)
+{
+	bool nest_parent;	/* pt_id: a NEST_PARENT hwpt, else the IOAS */
+};
+
+FIXTURE_VARIANT_ADD(shadow_fail_nth, ioas)
+{
+	.nest_parent = false,
+};
+
+FIXTURE_VARIANT_ADD(shadow_fail_nth, nest_parent)
+{
+	.nest_parent = true,
+};
+
+FIXTURE_SETUP(shadow_fail_nth)
+{
+	char path[64];
+
+	if (!have_fault_injection)
+		SKIP(return, "fault injection is not available");
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
+		 (int)gettid());
+	self->nth_fd = open(path, O_RDWR);
+	ASSERT_LE(0, self->nth_fd);
+}
+
+FIXTURE_TEARDOWN(shadow_fail_nth)
+{
+	close(self->nth_fd);
+}
+
+/* One run of the sequence with the Nth injection point failing */
+static bool run_once(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(shadow_fail_nth) * self, bool nest_parent,
+		     unsigned int nth)
+{
+	__u32 pt_id, id = 0;
+	bool unmapped = false;
+	bool hit;
+	int rc;
+
+	/* Set-up is not under test: no injection yet */
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	memset(ram, 0, RAM_SIZE);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, ram,
+					  RAM_SIZE, &(__u64){ GPA_BASE },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, leaf, PG,
+					  &(__u64){ LEAF_GPA },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_cmd_mock_domain(self->fd, self->ioas_id,
+					   &self->stdev_id, &self->paging_id,
+					   &self->idev_id));
+	s390_tbl_init(&self->t, ram, GPA_BASE, TBL_SIZE);
+	ASSERT_EQ(0, s390_tbl_new_root(&self->t, &self->iota));
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 8 * PG,
+					false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 16 * PG, LEAF_GPA, false));
+	pt_id = self->ioas_id;
+	if (nest_parent)
+		ASSERT_EQ(0, _test_cmd_hwpt_alloc(self->fd, self->idev_id,
+						  self->ioas_id, 0,
+						  IOMMU_HWPT_ALLOC_NEST_PARENT,
+						  &pt_id, IOMMU_HWPT_DATA_NONE,
+						  NULL, 0));
+
+	nth_arm(self->nth_fd, nth);
+	rc = shadow_alloc(self->fd, self->idev_id, pt_id, self->iota, &id);
+	if (!rc) {
+		/* Back to the IOAS: its auto domain may be gone by then */
+		if (_test_cmd_mock_domain_replace(self->fd, self->stdev_id, id,
+						  NULL) == 0)
+			_test_cmd_mock_domain_replace(self->fd,
+						      self->stdev_id,
+						      self->ioas_id, NULL);
+		ASSERT_EQ(0, s390_tbl_unmap(&self->t, IOVA + 2 * PG));
+		ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 32 * PG,
+					  DATA_GPA + 9 * PG, false));
+		shadow_inv(self->fd, id, IOVA, 64 * PG, 0);
+		/* Stage-2 unmap of the leaf page: must zap whatever fails */
+		unmapped = !_test_ioctl_ioas_unmap(self->fd, self->ioas_id,
+						   LEAF_GPA, PG, NULL);
+	}
+	hit = nth_hit(self->nth_fd);
+
+	if (!rc) {
+		if (!unmapped)
+			ASSERT_EQ(0, _test_ioctl_ioas_unmap(self->fd,
+							    self->ioas_id,
+							    LEAF_GPA, PG,
+							    NULL));
+		/* I1 held through every failure */
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 16 * PG, PG,
+					  NULL));
+		/* Recovery: the guest refreshes everything, and it is exact */
+		ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id,
+						  leaf, PG,
+						  &(__u64){ LEAF_GPA },
+						  IOMMU_IOAS_MAP_FIXED_IOVA |
+						  IOMMU_IOAS_MAP_READABLE |
+						  IOMMU_IOAS_MAP_WRITEABLE));
+		ASSERT_EQ(0, shadow_inv(self->fd, id, 0, 0,
+					IOMMU_SHADOW_INVALIDATE_ALL));
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 2 * PG,
+					  gva(DATA_GPA)));
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 2 * PG, PG,
+					  NULL));
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 3 * PG, 5 * PG,
+					  gva(DATA_GPA + 3 * PG)));
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 16 * PG, PG,
+					  leaf));
+		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 32 * PG, PG,
+					  gva(DATA_GPA + 9 * PG)));
+		/* A replace back may have failed above: do it now */
+		ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd,
+							   self->stdev_id,
+							   self->ioas_id,
+							   NULL));
+		ASSERT_EQ(0, _test_ioctl_destroy(self->fd, id));
+	} else {
+		/* A failed allocation says why with an errno, and only then */
+		ASSERT_TRUE(hit);
+		ASSERT_NE(0, rc);
+	}
+	/* Everything left goes with the fd; the VM catches leaks of state */
+	close(self->fd);
+	return hit;
+}
+
+TEST_F_TIMEOUT(shadow_fail_nth, alloc_invalidate_unmap, 900)
+{
+	unsigned int nth;
+
+	for (nth = 1; nth < MAX_NTH; nth++)
+		if (!run_once(_metadata, self, variant->nest_parent, nth))
+			break;
+	TH_LOG("swept %u injection points", nth - 1);
+	/* The sequence has injection points; reaching the end proves all */
+	ASSERT_LT(10, nth);
+	ASSERT_GT(MAX_NTH, nth);
+}
+
+TEST_HARNESS_MAIN
