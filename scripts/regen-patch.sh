@@ -18,14 +18,17 @@ for p in "$TOP"/patches/*.patch; do
 	[ "$p" = "$patch" ] && break
 	(cd "$tmp" && git apply --unsafe-paths $(printf -- '--include=%s ' $files) "$p")
 done
+git -C "$tmp" init -q
+git -C "$tmp" add -f -A .
+git -C "$tmp" -c user.name=x -c user.email=x@x commit -q -m before
+for f in $files; do
+	mkdir -p "$tmp/$(dirname "$f")"
+	cp "$SRC/$f" "$tmp/$f"
+done
 {
 	sed '/^---$/q' "$patch"
-	for f in $files; do
-		[ -f "$tmp/$f" ] || : > "$tmp/$f"
-		(cd "$tmp" && diff -u "$f" "$SRC/$f" |
-			sed "1s#^--- .*#--- a/$f#; 2s#^+++ .*#+++ b/$f#" |
-			sed "1i diff --git a/$f b/$f") || true
-	done
+	git -C "$tmp" add -f -A .
+	git -C "$tmp" diff --cached | grep -v "^index "
 } > "$patch.new"
 mv "$patch.new" "$patch"
 log "rewrote ${patch#"$TOP"/}"

@@ -6,16 +6,18 @@
  * IOMMU: what lands in memory and what the kernel logs as DMAR faults is
  * what the hardware (model) did.
  *
- * These tests attach the device to a plain IOAS; they are the baseline the
- * shadow-nesting tests build on. Run in the "vtd" VM profile; without an
- * edu device they skip.
+ * FIXTURE(edu) attaches the device to a plain IOAS: the baseline.
+ * FIXTURE(edu_shadow) attaches it to a shadowed stage-1 (shadow nesting):
+ * s390-format tables in guest RAM, shadowed by the kernel into an ordinary
+ * intel-iommu paging domain; QEMU's VT-d cannot nest, which is exactly the
+ * case shadow nesting is for. Run in the "vtd" VM profile; without an edu
+ * device they skip.
  */
 #include "kselftest_harness.h"
 #include "shadow_lib.h"
 
 #define PAGE		0x1000UL
 #define FILL		0x5a		/* what untouched memory holds */
-#define FAULT_WAIT_MS	2000		/* DMAR faults arrive by interrupt */
 
 /* IOVAs of the tests, all below the edu's 28-bit DMA mask */
 #define IOVA_RAM	0x100000ULL	/* RAM_PAGES read-write pages */
@@ -79,8 +81,7 @@ FIXTURE_SETUP(edu)
 	ret = pci_find_device(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf));
 	if (ret)
 		SKIP(return, "no edu device (run in the vtd VM profile)");
-	/* "0000:00:03.0" -> "[00:03.0]" */
-	snprintf(self->rid, sizeof(self->rid), "[%s]", strchr(bdf, ':') + 1);
+	dmar_rid(bdf, self->rid, sizeof(self->rid));	/* "[00:03.0]" */
 
 	ASSERT_EQ(0, pci_bind_vfio(bdf));
 	self->iommufd = iommufd_open();
@@ -117,39 +118,15 @@ FIXTURE_TEARDOWN(edu)
 /*
  * Run a DMA that the IOMMU must refuse and wait for its DMAR fault, e.g.
  * "DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x200000
- * [fault reason 0x05] PTE Write access is not set". VT-d records the page
- * address, not the byte address.
- *
- * intel-iommu rate-limits its fault messages (10 per 5 s, and one fault
- * interrupt uses up 3: the "handling fault status" line, the record, the
- * empty record ending the loop), so a fault can be cleared without being
- * printed. When the line does not come, wait out the rate-limit window
- * and run the same DMA again: it must fault again and, this time, be
- * printed. Returns the DMA's error, or -ETIMEDOUT.
+ * [fault reason 0x05] PTE Write access is not set" (see edu_dma_fault():
+ * VT-d records the page address, intel-iommu rate-limits the lines, so the
+ * DMA is run once more after the rate-limit window when no line comes).
  */
 static int dma_fault(FIXTURE_DATA(edu) *self, bool to_ram, uint32_t off,
 		     uint64_t iova, uint32_t len, char *line, size_t line_len)
 {
-	char addr[40];
-	const char *needles[] = { to_ram ? "[DMA Write" : "[DMA Read",
-				  self->rid, addr, NULL };
-	int ret, tries;
-
-	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
-		 (unsigned long long)iova & ~(PAGE - 1));
-	for (tries = 0; tries < 2; tries++) {
-		if (tries)
-			sleep(6);	/* DEFAULT_RATELIMIT_INTERVAL is 5 s */
-		ret = to_ram ? edu_dma_to_ram(self->dev.bar0, off, iova, len) :
-			       edu_dma_from_ram(self->dev.bar0, iova, off, len);
-		if (ret)
-			return ret;
-		ret = kmsg_wait_for(self->kmsg, needles, FAULT_WAIT_MS, line,
-				    line_len);
-		if (ret != -ETIMEDOUT)
-			return ret;
-	}
-	return ret;
+	return edu_dma_fault(self->dev.bar0, self->kmsg, self->rid, to_ram,
+			     off, iova, len, line, line_len);
 }
 
 /* Fill the edu buffer [0, len) with a pattern through a DMA from RAM */
@@ -414,6 +391,589 @@ TEST_F(edu, iova_ranges)
 				break;
 		EXPECT_GT(num, i);
 	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shadow nesting on the real driver                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Guest RAM: G_PAGES pages of a memfd at guest physical GPA_BASE, mapped
+ * into the IOAS as three areas so that tests can make one page read-only
+ * and unmap another:
+ *
+ *   pages  0..31  data pages (FILL)              read-write area
+ *   pages 32..61  the guest's s390 tables         (same area)
+ *   page  62      data, read-only in the IOAS     its own area
+ *   page  63      data, unmapped by a test        its own area
+ *
+ * The stage-1 (built by FIXTURE_SETUP before the shadow is allocated)
+ * maps stage-1 IOVAs to pages that are never the identity, all below the
+ * edu's 28-bit DMA mask and inside the aperture [AP_START, AP_LAST]:
+ *
+ *   S1_IN        0x600000  -> page 1   the edu loads its input from here
+ *   S1_A         0x800000  -> page 5
+ *   S1_A + PAGE  0x801000  -> page 3   (a DMA across S1_A's end splits)
+ *   S1_ID        GPA(9)    -> page 12  (identity would hit page 9)
+ *   S1_RO_PTE    0x900000  -> page 7   PTE protection bit
+ *   S1_RO_STE    0xa00000  -> page 8   segment-table entry protection bit
+ *   S1_RO_IOAS   0xb00000  -> page 62  read-write PTE, read-only IOAS area
+ *   S1_VICTIM    0xc00000  -> page 63
+ *   S1_OUTSIDE   0x200000  -> page 10  valid entry, outside the aperture
+ *   S1_HOLE_PTE  0x802000              invalid PTE
+ *   S1_HOLE_STE  0xd00000              invalid segment-table entry
+ */
+#define GPA_BASE	0x1000000ULL	/* 16 MiB */
+#define G_PAGES		64
+#define G_SIZE		(G_PAGES * PAGE)
+#define TBL_PAGE	32
+#define TBL_PAGES	30
+#define PG_RO		62
+#define PG_VICTIM	63
+#define GPA(pg)		(GPA_BASE + (uint64_t)(pg) * PAGE)
+#define AP_START	0x400000ULL
+#define AP_LAST		EDU_DMA_MASK
+#define S1_IN		0x600000ULL
+#define S1_A		0x800000ULL
+#define S1_ID		GPA(9)
+#define S1_RO_PTE	0x900000ULL
+#define S1_RO_STE	0xa00000ULL
+#define S1_RO_IOAS	0xb00000ULL
+#define S1_VICTIM	0xc00000ULL
+#define S1_OUTSIDE	0x200000ULL
+#define S1_HOLE_PTE	(S1_A + 2 * PAGE)
+#define S1_HOLE_STE	0xd00000ULL
+#define S1_NEW		0xe00000ULL	/* mapped by tests */
+
+FIXTURE(edu_shadow)
+{
+	int iommufd;
+	uint32_t ioas_id;
+	uint32_t parent_id;	/* NEST_PARENT HWPT, or 0 (auto parent) */
+	uint32_t shadow_id;
+	struct vfio_pci_dev dev;
+	char rid[16];
+	int kmsg;
+	uint8_t *ram;		/* guest RAM, host view */
+	uint8_t *expect;	/* what guest RAM must hold */
+	struct s390_tables t;
+	uint64_t iota;
+	unsigned int mgaw;	/* VT-d address width (cap MGAW + 1) */
+};
+
+FIXTURE_VARIANT(edu_shadow)
+{
+	bool nest_parent;	/* pt_id: a NEST_PARENT HWPT, else the IOAS */
+};
+
+FIXTURE_VARIANT_ADD(edu_shadow, auto_parent)
+{
+	.nest_parent = false,
+};
+
+FIXTURE_VARIANT_ADD(edu_shadow, nest_parent)
+{
+	.nest_parent = true,
+};
+
+static uint8_t *gpage(FIXTURE_DATA(edu_shadow) *self, unsigned int pg)
+{
+	return self->ram + pg * PAGE;
+}
+
+FIXTURE_SETUP(edu_shadow)
+{
+	struct iommu_hw_info_vtd vtd = {};
+	uint64_t caps = 0;
+	uint32_t type, pt_id;
+	char bdf[32];
+	int ret;
+
+	self->iommufd = -1;
+	self->kmsg = -1;
+	self->dev.fd = -1;
+	self->ram = NULL;
+	self->expect = NULL;
+	ret = pci_find_device(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf));
+	if (ret)
+		SKIP(return, "no edu device (run in the vtd VM profile)");
+	dmar_rid(bdf, self->rid, sizeof(self->rid));
+
+	ASSERT_EQ(0, pci_bind_vfio(bdf));
+	self->iommufd = iommufd_open();
+	ASSERT_LE(0, self->iommufd);
+	ASSERT_EQ(0, iommufd_ioas_alloc(self->iommufd, &self->ioas_id));
+
+	/* Guest RAM into the IOAS at GPA_BASE, as three areas */
+	self->ram = guest_ram_alloc(G_SIZE);
+	ASSERT_NE(NULL, self->ram);
+	self->expect = malloc(G_SIZE);
+	ASSERT_NE(NULL, self->expect);
+	memset(self->ram, FILL, G_SIZE);
+	ASSERT_EQ(0, iommufd_ioas_map_fixed(self->iommufd, self->ioas_id,
+					    self->ram, PG_RO * PAGE, GPA_BASE,
+					    false));
+	ASSERT_EQ(0, iommufd_ioas_map_fixed(self->iommufd, self->ioas_id,
+					    gpage(self, PG_RO), PAGE,
+					    GPA(PG_RO), true));
+	ASSERT_EQ(0, iommufd_ioas_map_fixed(self->iommufd, self->ioas_id,
+					    gpage(self, PG_VICTIM), PAGE,
+					    GPA(PG_VICTIM), false));
+
+	ASSERT_EQ(0, vfio_pci_open(&self->dev, bdf));
+	ASSERT_EQ(0, vfio_bind_iommufd(&self->dev, self->iommufd));
+	ASSERT_EQ(0, iommufd_get_hw_info(self->iommufd, self->dev.dev_id,
+					 &vtd, sizeof(vtd), &type, &caps));
+	ASSERT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, type);
+	ASSERT_TRUE(caps & IOMMU_HW_CAP_SHADOW_NESTING);
+	self->mgaw = ((vtd.cap_reg >> 16) & 0x3f) + 1;
+
+	/* The guest's stage-1 */
+	s390_tbl_init(&self->t, gpage(self, TBL_PAGE), GPA(TBL_PAGE),
+		      TBL_PAGES * PAGE);
+	ASSERT_EQ(0, s390_tbl_new_root(&self->t, &self->iota));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_IN, GPA(1), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_A, GPA(5), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_A + PAGE, GPA(3), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_ID, GPA(12), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_RO_PTE, GPA(7), true));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_RO_STE, GPA(8), false));
+	*s390_tbl_entry(&self->t, S1_RO_STE, 1) |= htobe64(S390_TE_PROTECTED);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_RO_IOAS, GPA(PG_RO), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_VICTIM, GPA(PG_VICTIM), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_OUTSIDE, GPA(10), false));
+
+	/* Stage-2 parent, shadow, attach */
+	pt_id = self->ioas_id;
+	self->parent_id = 0;
+	if (variant->nest_parent) {
+		ASSERT_EQ(0, iommufd_nest_parent_alloc(self->iommufd,
+						       self->dev.dev_id,
+						       self->ioas_id,
+						       &self->parent_id));
+		pt_id = self->parent_id;
+	}
+	ASSERT_EQ(0, iommufd_shadow_alloc(self->iommufd, self->dev.dev_id,
+					  pt_id, IOMMU_SHADOW_FORMAT_S390,
+					  self->iota, AP_START, AP_LAST,
+					  &self->shadow_id));
+	pt_id = self->shadow_id;
+	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
+	ASSERT_EQ(self->shadow_id, pt_id);
+	ASSERT_EQ(0, vfio_enable_bus_master(&self->dev));
+	ASSERT_EQ(0, vfio_mmap_bar0(&self->dev));
+	ASSERT_EQ(0, edu_check(self->dev.bar0, NULL));
+
+	self->kmsg = kmsg_open();
+	ASSERT_LE(0, self->kmsg);
+	memcpy(self->expect, self->ram, G_SIZE);
+}
+
+FIXTURE_TEARDOWN(edu_shadow)
+{
+	vfio_pci_close(&self->dev);
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->ram)
+		munmap(self->ram, G_SIZE);
+	free(self->expect);
+}
+
+/*
+ * Guest RAM must equal self->expect; on a difference log where it is.
+ * Returns the offset of the first different byte, G_SIZE when equal.
+ */
+static size_t ram_diff(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(edu_shadow) *self)
+{
+	size_t i;
+
+	for (i = 0; i < G_SIZE; i++)
+		if (self->ram[i] != self->expect[i])
+			break;
+	if (i < G_SIZE)
+		TH_LOG("guest RAM differs at page %zu + 0x%zx: 0x%02x, expected 0x%02x",
+		       i / PAGE, i % PAGE, self->ram[i], self->expect[i]);
+	return i;
+}
+
+#define CHECK_RAM() EXPECT_EQ(G_SIZE, ram_diff(_metadata, self))
+
+/* Put a pattern in page 1 and DMA it into the edu buffer [0, len) via S1_IN */
+static int shadow_load(FIXTURE_DATA(edu_shadow) *self, uint32_t len,
+		       unsigned int seed)
+{
+	pattern(gpage(self, 1), len, seed);
+	pattern(self->expect + PAGE, len, seed);
+	return edu_dma_from_ram(self->dev.bar0, S1_IN, 0, len);
+}
+
+static int shadow_fault(FIXTURE_DATA(edu_shadow) *self, bool to_ram,
+			uint32_t off, uint64_t iova, uint32_t len, char *line,
+			size_t line_len)
+{
+	return edu_dma_fault(self->dev.bar0, self->kmsg, self->rid, to_ram,
+			     off, iova, len, line, line_len);
+}
+
+/*
+ * A DMA wrote @len bytes of the edu buffer from @edu_off (the buffer holds
+ * page 1 since shadow_load()) to guest page @pg + @pg_off: expect them there
+ */
+static void expect_put(FIXTURE_DATA(edu_shadow) *self, unsigned int pg,
+		       size_t pg_off, size_t edu_off, size_t len)
+{
+	memcpy(self->expect + pg * PAGE + pg_off,
+	       gpage(self, 1) + edu_off, len);
+}
+
+/*
+ * Allocation on VT-d: capability, the attach took the shadow, the objects
+ * it depends on are busy, and the aperture must fit the domain geometry
+ * (2^MGAW IOVAs on VT-d).
+ */
+TEST_F(edu_shadow, alloc_attach_geometry)
+{
+	struct iommu_iova_range ranges[16];
+	uint32_t num = 16, id, pt_id, i;
+	uint64_t top = (1ULL << self->mgaw) - 1;
+
+	TH_LOG("VT-d MGAW %u bits; shadow %u on %s %u", self->mgaw,
+	       self->shadow_id, variant->nest_parent ? "parent" : "IOAS",
+	       variant->nest_parent ? self->parent_id : self->ioas_id);
+	EXPECT_EQ(-EBUSY, iommufd_destroy(self->iommufd, self->shadow_id));
+	if (variant->nest_parent)
+		EXPECT_EQ(-EBUSY,
+			  iommufd_destroy(self->iommufd, self->parent_id));
+
+	/* The guest RAM's GPAs are IOVAs the IOAS allows */
+	ASSERT_EQ(0, iommufd_ioas_iova_ranges(self->iommufd, self->ioas_id,
+					      ranges, &num, NULL));
+	for (i = 0; i < num; i++)
+		if (ranges[i].start <= GPA_BASE &&
+		    GPA_BASE + G_SIZE - 1 <= ranges[i].last)
+			break;
+	EXPECT_GT(num, i);
+
+	pt_id = variant->nest_parent ? self->parent_id : self->ioas_id;
+	/* The whole VT-d IOVA space is a valid aperture, one page more not */
+	ASSERT_EQ(0, iommufd_shadow_alloc(self->iommufd, self->dev.dev_id,
+					  pt_id, IOMMU_SHADOW_FORMAT_S390,
+					  self->iota, 0, top, &id));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, id));
+	EXPECT_EQ(-EINVAL, iommufd_shadow_alloc(self->iommufd,
+						self->dev.dev_id, pt_id,
+						IOMMU_SHADOW_FORMAT_S390,
+						self->iota, 0, top + PAGE,
+						&id));
+	EXPECT_EQ(-EINVAL, iommufd_shadow_alloc(self->iommufd,
+						self->dev.dev_id, pt_id,
+						IOMMU_SHADOW_FORMAT_S390,
+						self->iota, AP_LAST + 1,
+						AP_LAST, &id));
+	/* A paging HWPT that is not a NEST_PARENT is no parent */
+	ASSERT_EQ(0, iommufd_hwpt_alloc(self->iommufd, self->dev.dev_id,
+					self->ioas_id, 0, IOMMU_HWPT_DATA_NONE,
+					NULL, 0, &pt_id));
+	EXPECT_EQ(-EINVAL, iommufd_shadow_alloc(self->iommufd,
+						self->dev.dev_id, pt_id,
+						IOMMU_SHADOW_FORMAT_S390,
+						self->iota, AP_START, AP_LAST,
+						&id));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, pt_id));
+
+	/* Still attached and working */
+	ASSERT_EQ(0, shadow_load(self, 64, 1));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 64));
+	expect_put(self, 5, 0, 0, 64);
+	CHECK_RAM();
+}
+
+/* A DMA at a stage-1 IOVA reads/writes exactly the page the tables name */
+TEST_F(edu_shadow, dma_lands_in_stage1_page)
+{
+	/* Write 1000 bytes at S1_A + 100: page 5 + 100, nothing else */
+	ASSERT_EQ(0, shadow_load(self, 1000, 2));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A + 100, 1000));
+	expect_put(self, 5, 100, 0, 1000);
+	CHECK_RAM();
+
+	/* Across the end of S1_A's page: pages 5 and 3, not 5 and 6 */
+	ASSERT_EQ(0, shadow_load(self, 3000, 3));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A + 0x800, 3000));
+	expect_put(self, 5, 0x800, 0, 0x800);
+	expect_put(self, 3, 0, 0x800, 3000 - 0x800);
+	CHECK_RAM();
+
+	/* An IOVA equal to a GPA of guest RAM: page 12, not page 9 */
+	ASSERT_EQ(0, shadow_load(self, 4095, 4));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_ID, 4095));
+	expect_put(self, 12, 0, 0, 4095);
+	CHECK_RAM();
+
+	/* Reads come from the right page too: page 3 -> edu -> page 12 */
+	pattern(gpage(self, 3), PAGE, 5);
+	pattern(self->expect + 3 * PAGE, PAGE, 5);
+	ASSERT_EQ(0, edu_dma_from_ram(self->dev.bar0, S1_A + PAGE + 16, 0x10,
+				      256));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0x10, S1_ID + 0x200, 256));
+	memcpy(self->expect + 12 * PAGE + 0x200, gpage(self, 3) + 16, 256);
+	CHECK_RAM();
+}
+
+/* The guest edits its tables; after the invalidation the DMA follows */
+TEST_F(edu_shadow, dma_follows_table_edit)
+{
+	ASSERT_EQ(0, shadow_load(self, 512, 6));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 512));
+	expect_put(self, 5, 0, 0, 512);
+	CHECK_RAM();
+
+	/*
+	 * Repoint S1_A to page 6. Until the guest refreshes, the device
+	 * still uses the old translation, as on s390 hardware.
+	 */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_A, GPA(6), false));
+	memcpy(self->expect, self->ram, G_SIZE);	/* the table page */
+	ASSERT_EQ(0, shadow_load(self, 512, 7));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 512));
+	expect_put(self, 5, 0, 0, 512);
+	CHECK_RAM();
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_A, PAGE));
+	ASSERT_EQ(0, shadow_load(self, 512, 8));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A + 8, 512));
+	expect_put(self, 6, 8, 0, 512);
+	CHECK_RAM();
+
+	/* A new mapping in a new page table, one ranged refresh */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_NEW + 5 * PAGE, GPA(14),
+				  false));
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_NEW, 0x100000));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_NEW + 5 * PAGE,
+				    300));
+	expect_put(self, 14, 0, 0, 300);
+	CHECK_RAM();
+
+	/* And a whole-aperture refresh (IOMMU_SHADOW_INVALIDATE_ALL) */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_A, GPA(4), false));
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       0, 0));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 200));
+	expect_put(self, 4, 0, 0, 200);
+	CHECK_RAM();
+}
+
+/* IOVAs the stage-1 leaves invalid, or maps outside the aperture, fault */
+TEST_F(edu_shadow, dma_invalid_iova_faults)
+{
+	char line[256];
+
+	ASSERT_EQ(0, shadow_load(self, 512, 9));
+	/* Invalid PTE next to two valid ones */
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_HOLE_PTE + 0x40, 512,
+				  line, sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+	/* Invalid segment-table entry, read */
+	ASSERT_EQ(0, shadow_fault(self, false, 0, S1_HOLE_STE, 64, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	/* A valid entry outside the aperture translates nothing */
+	ASSERT_EQ(0, shadow_load(self, 512, 10));
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_OUTSIDE, 512, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+}
+
+/* An IOVA dropped and invalidated faults; its neighbour still works */
+TEST_F(edu_shadow, dma_dropped_iova_faults)
+{
+	char line[256];
+
+	/* Used first, so QEMU's VT-d IOTLB holds the translation */
+	ASSERT_EQ(0, shadow_load(self, 700, 11));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 700));
+	expect_put(self, 5, 0, 0, 700);
+	CHECK_RAM();
+
+	ASSERT_EQ(0, s390_tbl_unmap(&self->t, S1_A));
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_A, PAGE));
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, shadow_load(self, 700, 12));
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_A, 700, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A + PAGE, 700));
+	expect_put(self, 3, 0, 0, 700);
+	CHECK_RAM();
+}
+
+/*
+ * Protection in the stage-1 (PTE, or a segment-table entry above it) makes
+ * a device write fault; reads work. Writes first: see dma_readonly_faults.
+ */
+TEST_F(edu_shadow, dma_protected_faults)
+{
+	char line[256];
+
+	pattern(gpage(self, 7), PAGE, 13);
+	pattern(gpage(self, 8), PAGE, 14);
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, shadow_load(self, 1024, 15));
+
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_RO_PTE, 1024, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_RO_STE + 0x100, 1024, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+
+	ASSERT_EQ(0, edu_dma_from_ram(self->dev.bar0, S1_RO_PTE + 8, 0, 100));
+	ASSERT_EQ(0, edu_dma_from_ram(self->dev.bar0, S1_RO_STE + 8, 100,
+				      100));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_ID, 200));
+	memcpy(self->expect + 12 * PAGE, gpage(self, 7) + 8, 100);
+	memcpy(self->expect + 12 * PAGE + 100, gpage(self, 8) + 8, 100);
+	CHECK_RAM();
+}
+
+/* A read-write stage-1 entry over a read-only IOAS area: writes fault */
+TEST_F(edu_shadow, dma_readonly_ioas_faults)
+{
+	char line[256];
+
+	pattern(gpage(self, PG_RO), PAGE, 16);
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, shadow_load(self, 2048, 17));
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_RO_IOAS, 2048, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+
+	ASSERT_EQ(0, edu_dma_from_ram(self->dev.bar0, S1_RO_IOAS + 32, 0,
+				      128));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_ID, 128));
+	memcpy(self->expect + 12 * PAGE, gpage(self, PG_RO) + 32, 128);
+	CHECK_RAM();
+}
+
+/*
+ * IOMMU_IOAS_UNMAP of the guest page behind a stage-1 IOVA: the DMA faults
+ * instead of reaching the old host page. Mapping guest RAM there again and
+ * refreshing the stage-1 makes it work, into the new page.
+ */
+TEST_F(edu_shadow, dma_after_ioas_unmap_faults)
+{
+	uint8_t *victim = gpage(self, PG_VICTIM), *fresh;
+	uint64_t unmapped = 0;
+	char line[256];
+
+	ASSERT_EQ(0, shadow_load(self, 600, 18));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_VICTIM, 600));
+	expect_put(self, PG_VICTIM, 0, 0, 600);
+	CHECK_RAM();
+
+	ASSERT_EQ(0, iommufd_ioas_unmap(self->iommufd, self->ioas_id,
+					GPA(PG_VICTIM), PAGE, &unmapped));
+	EXPECT_EQ(PAGE, unmapped);
+	/* The host page is still ours: a sentinel must stay */
+	memset(victim, 0xc3, PAGE);
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, shadow_load(self, 600, 19));
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_VICTIM, 600, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	EXPECT_EQ(PAGE, first_not(victim, PAGE, 0xc3));
+	CHECK_RAM();
+
+	/* Still failing after a refresh: the GPA is not in the IOAS */
+	EXPECT_EQ(-ENXIO, iommufd_shadow_invalidate(self->iommufd,
+						    self->shadow_id,
+						    S1_VICTIM, PAGE));
+
+	/* New memory at that GPA, refresh: the DMA reaches the new page */
+	fresh = alloc_pages(1);
+	ASSERT_NE(NULL, fresh);
+	ASSERT_EQ(0, iommufd_ioas_map_fixed(self->iommufd, self->ioas_id,
+					    fresh, PAGE, GPA(PG_VICTIM),
+					    false));
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_VICTIM, PAGE));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_VICTIM + 64, 600));
+	EXPECT_EQ(0, memcmp(fresh + 64, gpage(self, 1), 600));
+	EXPECT_EQ(64, first_not(fresh, PAGE, FILL));
+	EXPECT_EQ(PAGE, first_not(victim, PAGE, 0xc3));
+	CHECK_RAM();
+	munmap(fresh, PAGE);
+}
+
+/*
+ * A stage-1 entry pointing outside guest RAM is refused (ENXIO, a
+ * translation error for the guest) and translates nothing.
+ */
+TEST_F(edu_shadow, entry_outside_ioas_faults)
+{
+	uint32_t num = 1;
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.iova = AP_START - PAGE,
+		.length = 2 * PAGE,
+	};
+	char line[256];
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_NEW, 0x8000000, false));
+	memcpy(self->expect, self->ram, G_SIZE);
+	EXPECT_EQ(-ENXIO, iommufd_shadow_invalidate(self->iommufd,
+						    self->shadow_id, S1_NEW,
+						    PAGE));
+	ASSERT_EQ(0, shadow_load(self, 256, 20));
+	ASSERT_EQ(0, shadow_fault(self, true, 0, S1_NEW, 256, line,
+				  sizeof(line)));
+	TH_LOG("%s", line);
+	CHECK_RAM();
+
+	/* A range beyond the aperture: EINVAL, nothing done */
+	EXPECT_EQ(-EINVAL, iommufd_hwpt_invalidate(self->iommufd,
+						   self->shadow_id,
+						   IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+						   &inv, sizeof(inv), &num));
+	EXPECT_EQ(0, num);
+	/* The rest of the shadow is intact */
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A, 256));
+	expect_put(self, 5, 0, 0, 256);
+	CHECK_RAM();
+}
+
+/* Replace: shadow -> plain IOAS (GPA = IOVA) -> shadow again */
+TEST_F(edu_shadow, replace_with_ioas_and_back)
+{
+	uint32_t pt_id = self->ioas_id;
+
+	ASSERT_EQ(0, shadow_load(self, 400, 21));
+	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
+	EXPECT_NE(self->shadow_id, pt_id);
+	/* Now the device uses guest physical addresses directly */
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, GPA(2) + 4, 400));
+	expect_put(self, 2, 4, 0, 400);
+	CHECK_RAM();
+
+	pt_id = self->shadow_id;
+	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
+	EXPECT_EQ(self->shadow_id, pt_id);
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_A + 4, 400));
+	expect_put(self, 5, 4, 0, 400);
+	CHECK_RAM();
 }
 
 /*

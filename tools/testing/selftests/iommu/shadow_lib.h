@@ -5,13 +5,16 @@
  * A small header-only library (every function is static) shared by the
  * end-to-end kselftest (iommufd_edu.c) and the narrated demo. It is meant to
  * be read as example code by a VMM author: each helper does one ioctl or one
- * sysfs step and says what it is for. Four groups:
+ * sysfs step and says what it is for. The groups:
  *
- *   iommufd_*   /dev/iommu: IOAS, mappings, HWPTs, invalidation, hw info
+ *   iommufd_*   /dev/iommu: IOAS, mappings, HWPTs, invalidation, hw info,
+ *               shadow nesting (stage-2 parent, shadowed stage-1)
+ *   guest_ram_* memory standing in for a VM's RAM
  *   pci_* vfio_* a PCI device through the VFIO cdev (/dev/vfio/devices/vfioN)
  *   edu_*       QEMU's "edu" device (1234:11e8) used as a DMA engine
  *   s390_tbl_*  building s390 zPCI DMA translation tables in guest memory
- *   kmsg_*      waiting for a kernel log line (DMAR faults)
+ *   kmsg_*      waiting for a kernel log line
+ *   dmar_* edu_dma_fault  DMAR faults of a refused edu DMA
  *
  * Conventions: functions return 0 (or a non-negative value where said) on
  * success and a negative errno on failure; they never print. Narration
@@ -324,6 +327,132 @@ static int iommufd_get_hw_info(int fd, uint32_t dev_id, void *data,
 		   cmd.out_data_type,
 		   (unsigned long long)cmd.out_capabilities);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shadow nesting: stage-2 parent, shadowed stage-1, invalidation           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * iommufd_nest_parent_alloc() - Allocate a stage-2 parent HWPT on an IOAS
+ * @fd: iommufd
+ * @dev_id: Device the parent must be compatible with
+ * @ioas_id: IOAS holding guest RAM (IOVA = guest physical address)
+ * @hwpt_id: Returns the parent's HWPT id
+ *
+ * What QEMU does before it allocates a stage-1: IOMMU_HWPT_ALLOC with
+ * IOMMU_HWPT_ALLOC_NEST_PARENT. It succeeds on IOMMUs without hardware
+ * nesting too (e.g. QEMU's VT-d): the parent is then an ordinary paging
+ * domain that holds every guest page pinned, used only under a shadow.
+ */
+static int iommufd_nest_parent_alloc(int fd, uint32_t dev_id,
+				     uint32_t ioas_id, uint32_t *hwpt_id)
+{
+	int ret = iommufd_hwpt_alloc(fd, dev_id, ioas_id,
+				     IOMMU_HWPT_ALLOC_NEST_PARENT,
+				     IOMMU_HWPT_DATA_NONE, NULL, 0, hwpt_id);
+
+	if (!ret)
+		shadow_log("stage-2 parent: HWPT %u (NEST_PARENT on IOAS %u)",
+			   *hwpt_id, ioas_id);
+	return ret;
+}
+
+/**
+ * iommufd_shadow_alloc() - Allocate a shadowed stage-1 HWPT
+ * @fd: iommufd
+ * @dev_id: Device the shadow is for
+ * @pt_id: A NEST_PARENT HWPT, or an IOAS (the kernel then finds or creates
+ *	the stage-2 parent on it)
+ * @format: enum iommu_shadow_format, e.g. IOMMU_SHADOW_FORMAT_S390
+ * @root: Stage-1 root as the guest gave it (s390: the IOTA), a guest
+ *	physical address in the IOAS
+ * @ap_start: First stage-1 IOVA translated (4 KiB aligned)
+ * @ap_last: Last stage-1 IOVA translated (inclusive; @ap_last + 1 aligned)
+ * @hwpt_id: Returns the shadow's HWPT id, to attach devices to
+ *
+ * The kernel walks the guest tables over the whole aperture before it
+ * returns: the shadow already translates what the tables say. Errors are
+ * those of UAPI.md (EINVAL for an aperture outside the IOMMU's IOVA range,
+ * ENXIO for tables outside the IOAS, EILSEQ for malformed entries...).
+ */
+static int iommufd_shadow_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
+				uint32_t format, uint64_t root,
+				uint64_t ap_start, uint64_t ap_last,
+				uint32_t *hwpt_id)
+{
+	struct iommu_hwpt_shadow data = {
+		.format = format,
+		.root = root,
+		.aperture_start = ap_start,
+		.aperture_last = ap_last,
+	};
+	int ret = iommufd_hwpt_alloc(fd, dev_id, pt_id, 0,
+				     IOMMU_HWPT_DATA_SHADOW, &data,
+				     sizeof(data), hwpt_id);
+
+	if (!ret)
+		shadow_log("shadow: HWPT %u, stage-1 root 0x%llx, aperture 0x%llx-0x%llx, parent pt %u",
+			   *hwpt_id,
+			   (unsigned long long)root,
+			   (unsigned long long)ap_start,
+			   (unsigned long long)ap_last, pt_id);
+	return ret;
+}
+
+/**
+ * iommufd_shadow_invalidate() - The guest refreshed a range of its tables
+ * @fd: iommufd
+ * @hwpt_id: Shadow HWPT
+ * @iova: First stage-1 IOVA, 4 KiB aligned
+ * @length: Bytes, a multiple of 4 KiB; @iova 0 with @length 0 re-syncs the
+ *	whole aperture (IOMMU_SHADOW_INVALIDATE_ALL)
+ *
+ * One IOMMU_HWPT_INVALIDATE entry, what a VMM issues for one s390 RPCIT:
+ * when it returns, the shadow over the range equals what the tables say
+ * now and the IOTLB holds nothing older.
+ */
+static int iommufd_shadow_invalidate(int fd, uint32_t hwpt_id, uint64_t iova,
+				     uint64_t length)
+{
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.iova = iova,
+		.length = length,
+		.flags = (iova || length) ? 0 : IOMMU_SHADOW_INVALIDATE_ALL,
+	};
+	uint32_t num = 1;
+
+	return iommufd_hwpt_invalidate(fd, hwpt_id,
+				       IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+				       &inv, sizeof(inv), &num);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Guest memory                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * guest_ram_alloc() - Shared memory standing in for a VM's RAM
+ * @len: Bytes, a multiple of the page size
+ *
+ * A memfd mapped shared, as a VMM backs guest RAM; filled with zeroes.
+ * Returns the mapping or NULL (errno set). Free with munmap().
+ */
+static void *guest_ram_alloc(size_t len)
+{
+	void *p;
+	int fd;
+
+	fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, len)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1245,6 +1374,82 @@ static int kmsg_wait_for(int fd, const char *const *needles,
 		}
 		return 0;
 	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* DMAR faults of an edu DMA                                                */
+/* ------------------------------------------------------------------------ */
+
+#define DMAR_FAULT_WAIT_MS	2000	/* faults are logged from an IRQ */
+#define DMAR_RATELIMIT_WAIT_S	6	/* DEFAULT_RATELIMIT_INTERVAL is 5 s */
+
+/**
+ * dmar_rid() - The requester of a PCI device as DMAR fault lines print it
+ * @bdf: Device address, "0000:00:03.0"
+ * @rid: Returns "[00:03.0]"
+ * @len: Size of @rid
+ */
+static void dmar_rid(const char *bdf, char *rid, size_t len)
+{
+	const char *p = strchr(bdf, ':');
+
+	if (len < 3)
+		return;
+	snprintf(rid, len, "[%.*s]", (int)(len - 3), p ? p + 1 : bdf);
+}
+
+/**
+ * edu_dma_fault() - Run a DMA the IOMMU must refuse and catch its DMAR line
+ * @bar0: Mapped BAR0 of the edu
+ * @kmsg: From kmsg_open()
+ * @rid: Requester as dmar_rid() writes it
+ * @to_ram: Direction: a device write (edu -> RAM) or a device read
+ * @off: Offset in the edu buffer
+ * @iova: IOVA the device uses
+ * @len: Bytes
+ * @line: Returns the fault line, e.g. "DMAR: [DMA Write NO_PASID] Request
+ *	device [00:03.0] fault addr 0x800000 [fault reason 0x05] PTE Write
+ *	access is not set"
+ * @line_len: Size of @line
+ *
+ * The edu completes whether or not the IOMMU let it through, so the line is
+ * the device-side evidence (the caller checks memory). VT-d logs the page
+ * address. intel-iommu prints about 3 faults per 5 s (10 lines per
+ * DEFAULT_RATELIMIT_INTERVAL, 3 used per fault interrupt) and clears the
+ * others silently: when no line comes, wait out the window and run the same
+ * DMA again, once. Do not expect a line for a write to a read-only
+ * translation QEMU's VT-d already cached from a read: QEMU drops such a
+ * write without recording a fault.
+ *
+ * Returns 0, -ETIMEDOUT when no line came twice, or the DMA's error.
+ */
+static int edu_dma_fault(volatile void *bar0, int kmsg, const char *rid,
+			 bool to_ram, uint32_t off, uint64_t iova, uint32_t len,
+			 char *line, size_t line_len)
+{
+	char addr[40];
+	const char *needles[] = { to_ram ? "[DMA Write" : "[DMA Read", rid,
+				  addr, NULL };
+	int ret, tries;
+
+	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
+		 (unsigned long long)iova & ~0xfffULL);
+	for (tries = 0; tries < 2; tries++) {
+		if (tries) {
+			shadow_log("no DMAR line yet (rate limit): retry in %u s",
+				   DMAR_RATELIMIT_WAIT_S);
+			sleep(DMAR_RATELIMIT_WAIT_S);
+		}
+		ret = to_ram ? edu_dma_to_ram(bar0, off, iova, len) :
+			       edu_dma_from_ram(bar0, iova, off, len);
+		if (ret)
+			return ret;
+		ret = kmsg_wait_for(kmsg, needles, DMAR_FAULT_WAIT_MS, line,
+				    line_len);
+		if (ret != -ETIMEDOUT)
+			return ret;
+	}
+	return ret;
 }
 
 #endif /* __SHADOW_LIB_H */
