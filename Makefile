@@ -9,12 +9,15 @@
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
 #   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
 #                   run a static program in the VM, return its exit status
+#   make s390       the s390x suite: cross-build the s390x kernel and tests,
+#                   run tests/vm-s390.list in qemu-system-s390x (also: ARCH=s390
+#                   make vm|vm-run PROFILE=s390|s390-mock)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check vm vm-run clean
+.PHONY: all deps kernel tests run check vm vm-run s390 clean
 
 all: tests
 
@@ -39,6 +42,9 @@ vm: tests
 vm-run: tests
 	@test -n "$(PROG)" || { echo "usage: make vm-run PROG=path [ARGS=...]"; exit 2; }
 	scripts/vm-run.sh -p $(PROFILE) -t $(TIMEOUT) $(PROG) $(ARGS)
+
+s390:
+	SUITES=s390 scripts/check.sh
 
 clean:
 	rm -rf build

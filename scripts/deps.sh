@@ -8,6 +8,11 @@ set -eu
 pkgs="flex bison bc libelf-dev libssl-dev cpio ccache xz-utils rsync
       busybox-static qemu-system-x86 gcc make perl python3 git
       clang libclang-rt-14-dev"
+# The s390x profile (ARCH=s390): cross compiler with a static libc for the
+# test programs and the VM's init, and qemu-system-s390x.
+if [ "$ARCH" = s390 ]; then
+	pkgs="$pkgs gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-system-misc"
+fi
 
 missing=""
 for p in $pkgs; do

@@ -9,6 +9,10 @@ OBJ=$BUILD/obj-$ARCH
 HDR=$BUILD/hdr-$ARCH
 TESTS=$BUILD/tests-$ARCH
 JOBS=${JOBS:-$(($(nproc) + 1))}
+# s390x is cross-built (kernel, test programs, the VM's init).
+case $ARCH in
+s390) export CROSS_COMPILE=${CROSS_COMPILE:-s390x-linux-gnu-} ;;
+esac
 
 # The Debian package and the exact version we test against; older or newer
 # versions of the package are used only when this one cannot be installed.

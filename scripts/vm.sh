@@ -2,13 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU (TCG) with an initramfs holding busybox, the
 # test programs of $TESTS and any extra files, and run a list of programs.
+# (ARCH=s390: qemu-system-s390x, and a static C init, scripts/vm-init.c,
+# instead of busybox: no shell, list entries are programs.)
 #
 #   vm.sh [-p PROFILE] [-t SECONDS] [-a FILE]... [-l LOG] -s       shell
 #   vm.sh [-p PROFILE] [-t SECONDS] [-a FILE]... [-l LOG] LIST     run LIST
 #
 # LIST has lines 'NAME TIMEOUT COMMAND [ARGS]'; files added with -a land in
 # /tests. PROFILE is 'vtd' (emulated VT-d + edu, the default) or 'mock' (no
-# IOMMU hardware: the selftest mock driver is the only IOMMU).
+# IOMMU hardware: the selftest mock driver is the only IOMMU). With ARCH=s390
+# it is 's390' (the default there: a zPCI virtio-rng function, the DMA engine,
+# behind the s390-iommu driver) or 's390-mock' (no zPCI function: as on x86,
+# the mock devices work only when no other IOMMU registered first).
 #
 # Exit status: 0 when every program exited 0 and the kernel reported
 # nothing; 1 when a program failed; 2 on a kernel report (WARN, BUG, KASAN,
@@ -18,6 +23,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 profile=vtd
+[ "$ARCH" = s390 ] && profile=s390
 tmo=600
 shell=0
 log=$BUILD/vm.log
@@ -36,16 +42,34 @@ shift $((OPTIND - 1))
 list=${1:-}
 [ $shell = 1 ] || [ -f "$list" ] || die "no list of programs to run"
 
-kernel=$OBJ/arch/x86/boot/bzImage
+case $ARCH in
+x86_64) kernel=$OBJ/arch/x86/boot/bzImage ;;
+s390)   kernel=$OBJ/arch/s390/boot/bzImage ;;
+*) die "unknown ARCH=$ARCH" ;;
+esac
 [ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
-busybox=$(command -v busybox) || die "busybox missing; run scripts/deps.sh"
+if [ "$ARCH" = x86_64 ]; then
+	busybox=$(command -v busybox) || die "busybox missing; run scripts/deps.sh"
+else
+	# No static busybox for the target: the C init, rebuilt when it changed.
+	init=$BUILD/vm-init-$ARCH
+	if [ ! -f "$init" ] || [ "$TOP/scripts/vm-init.c" -nt "$init" ]; then
+		log "building the VM's init for $ARCH"
+		"${CROSS_COMPILE:-}gcc" -static -O2 -Wall -o "$init" "$TOP/scripts/vm-init.c" ||
+			die "scripts/vm-init.c does not build; run scripts/deps.sh"
+	fi
+fi
 
 # The initramfs: busybox, /init, the list and the programs.
 root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 trap 'rm -rf "$root" "$root.cpio"' EXIT
 mkdir -p "$root"/{bin,etc,proc,sys,dev,tmp,tests}
-cp "$busybox" "$root/bin/busybox"
-cp "$TOP/scripts/vm-init.sh" "$root/init"
+if [ "$ARCH" = x86_64 ]; then
+	cp "$busybox" "$root/bin/busybox"
+	cp "$TOP/scripts/vm-init.sh" "$root/init"
+else
+	cp "$init" "$root/init"
+fi
 chmod +x "$root/init"
 [ -d "$TESTS" ] && cp -r "$TESTS"/. "$root/tests/"
 for f in "${extra[@]}"; do cp "$f" "$root/tests/"; done
@@ -54,12 +78,22 @@ if [ $shell = 0 ]; then cp "$list" "$root/etc/vm-tests"; else : > "$root/etc/vm-
 
 append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic softlockup_panic=1"
 append="$append hung_task_panic=1 hung_task_timeout_secs=60 kasan.fault=panic"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot -kernel "$kernel" -initrd "$root.cpio")
-case $profile in
-vtd)  qemu+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on -device edu)
-      append="$append intel_iommu=on" ;;
-mock) qemu+=(-M q35) ;;
-*) die "unknown profile $profile" ;;
+qemu_bin=qemu-system-x86_64
+[ "$ARCH" = s390 ] && qemu_bin=qemu-system-s390x
+qemu=("$qemu_bin" -accel tcg -cpu max -smp 2 -m 2G -no-reboot -kernel "$kernel" -initrd "$root.cpio")
+case $ARCH/$profile in
+x86_64/vtd)  qemu+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on -device edu)
+	     append="$append intel_iommu=on" ;;
+x86_64/mock) qemu+=(-M q35) ;;
+# zPCI: the virtio-rng function must go through the IOMMU (iommu_platform),
+# or QEMU lets it write guest-physical memory directly.
+s390/s390)   qemu+=(-nic none -device zpci,uid=1,fid=1,target=rng0
+		    -device virtio-rng-pci-non-transitional,id=rng0,iommu_platform=on)
+	     append=${append/console=ttyS0/console=ttysclp0} ;;
+# No zPCI function, so no s390-iommu instance: the mock driver is alone.
+s390/s390-mock) qemu+=(-nic none)
+	     append=${append/console=ttyS0/console=ttysclp0} ;;
+*) die "unknown profile $profile for ARCH=$ARCH" ;;
 esac
 [ $shell = 1 ] && append="$append shadow.shell"
 
