@@ -27,6 +27,9 @@
 #include "shadow.h"
 #include "shadow_fmt.h"
 
+#define CREATE_TRACE_POINTS
+#include "shadow_trace.h"
+
 #define SHADOW_ALIGN	SZ_4K
 
 static const struct shadow_s1_format *const shadow_formats[] = {
@@ -237,6 +240,24 @@ static int shadow_check_data(const struct iommu_hwpt_shadow *data)
 	return shadow_find_format(data->format)->check_root(data->root);
 }
 
+static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
+			  u64 last)
+{
+	u64 mapped, unmapped;
+	int rc;
+
+	mutex_lock(&shadow->lock);
+	mapped = shadow->stats.pages_mapped;
+	unmapped = shadow->stats.pages_unmapped;
+	rc = shadow_sync_range(shadow, first, last);
+	trace_shadow_sync(shadow->common.obj.id, first, last,
+			  shadow->stats.pages_mapped - mapped,
+			  shadow->stats.pages_unmapped - unmapped,
+			  shadow->nr_records, rc);
+	mutex_unlock(&shadow->lock);
+	return rc;
+}
+
 /**
  * iommufd_hwpt_shadow_alloc() - IOMMU_HWPT_ALLOC with IOMMU_HWPT_DATA_SHADOW
  * @ucmd: The ioctl; its struct iommu_hwpt_alloc gets the new ID
@@ -330,9 +351,7 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	list_add_tail(&shadow->iopt_item, &shadow->iopt->shadow_list);
 	up_write(&shadow->iopt->domains_rwsem);
 
-	mutex_lock(&shadow->lock);
-	rc = shadow_sync_range(shadow, data.aperture_start, data.aperture_last);
-	mutex_unlock(&shadow->lock);
+	rc = shadow_refresh(shadow, data.aperture_start, data.aperture_last);
 	if (rc)
 		goto out_abort;
 
@@ -340,10 +359,14 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_abort;
+	trace_shadow_alloc(shadow->common.obj.id, data.format, data.root,
+			   data.aperture_start, data.aperture_last, 0);
 	iommufd_object_finalize(ucmd->ictx, &shadow->common.obj);
 	return 0;
 
 out_abort:
+	trace_shadow_alloc(shadow->common.obj.id, data.format, data.root,
+			   data.aperture_start, data.aperture_last, rc);
 	iommufd_object_abort_and_destroy(ucmd->ictx, &shadow->common.obj);
 	return rc;
 }
@@ -372,16 +395,6 @@ static int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
 	return 0;
 }
 
-static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
-			  u64 last)
-{
-	int rc;
-
-	mutex_lock(&shadow->lock);
-	rc = shadow_sync_range(shadow, first, last);
-	mutex_unlock(&shadow->lock);
-	return rc;
-}
 
 /**
  * iommufd_hwpt_shadow_invalidate() - IOMMU_HWPT_INVALIDATE of a shadow
@@ -502,9 +515,16 @@ void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
 
 	lockdep_assert_held(&iopt->domains_rwsem);
 	list_for_each_entry(shadow, &iopt->shadow_list, iopt_item) {
+		u64 unmapped;
+
 		mutex_lock(&shadow->lock);
+		unmapped = shadow->stats.pages_unmapped;
 		shadow_zap_oa(shadow, first, last);
+		unmapped = shadow->stats.pages_unmapped - unmapped;
 		mutex_unlock(&shadow->lock);
+		if (unmapped)
+			trace_shadow_zap(shadow->common.obj.id, first, last,
+					 unmapped);
 	}
 }
 

@@ -10,6 +10,8 @@
  * Run in the "mock" VM profile (no VT-d).
  */
 #include <pthread.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/kvm.h>
 
@@ -528,7 +530,7 @@ TEST_F(shadow, stage2_unmap_page_table)
 	test_ioctl_destroy(id);
 }
 
-TEST_F(shadow, hostile_tables)
+TEST_F_TIMEOUT(shadow, hostile_tables, 300)
 {
 	uint64_t *rte, *ste, st_gpa;
 	__u32 id, num;
@@ -831,6 +833,71 @@ TEST_F(shadow, race_invalidate_unmap_attach)
 				     DATA_GPA);
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 16 * PG));
 	check_mapped(id, IOVA, 16 * PG, DATA_GPA, false);
+	test_ioctl_destroy(id);
+}
+
+/* Observability: the iommufd_shadow trace events report what happened */
+static int tracefs_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+TEST_F(shadow, trace_events)
+{
+	static char page[PG] __aligned(PG);
+	uint64_t gpa = GPA_BASE + RAM_SIZE + 16 * PG;
+	char buf[8192], want[128];
+	ssize_t n, len = 0;
+	bool found;
+	__u32 id;
+	int fd;
+
+	/* Mount tracefs if nobody did */
+	mkdir("/sys/kernel/tracing", 0755);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (access("/sys/kernel/tracing/events/iommufd_shadow", F_OK))
+		SKIP(return, "kernel without tracing");
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	ASSERT_EQ(0, tracefs_write("events/iommufd_shadow/enable", "1"));
+
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, page, PG, gpa);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, gpa, false));
+	shadow_alloc(self->ioas_id, &id);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA, false));
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA + PG, PG));
+	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
+	ASSERT_EQ(0, tracefs_write("events/iommufd_shadow/enable", "0"));
+
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = 0;
+	close(fd);
+
+	snprintf(want, sizeof(want), "shadow_alloc: hwpt=%u format=1", id);
+	found = strstr(buf, want);
+	snprintf(want, sizeof(want),
+		 "shadow_sync: hwpt=%u iova=0x%lx-0x%lx mapped=1 unmapped=0",
+		 id, IOVA + PG, IOVA + 2 * PG - 1);
+	found = found && strstr(buf, want);
+	snprintf(want, sizeof(want),
+		 "shadow_zap: hwpt=%u gpa=0x%lx-0x%lx unmapped=1", id, gpa,
+		 gpa + PG - 1);
+	found = found && strstr(buf, want);
+	if (!found)
+		TH_LOG("missing '%s' or an earlier event in:\n%s", want, buf);
+	ASSERT_TRUE(found);
 	test_ioctl_destroy(id);
 }
 
