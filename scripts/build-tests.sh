@@ -25,3 +25,12 @@ for src in "$dir"/*.c; do
 	# shellcheck disable=SC2086
 	$cc $cflags -o "$bin" "$src" || die "test ${bin##*/} does not build"
 done
+
+# The narrated demo of make run shares the tests' library
+demo=$TOP/tools/testing/shadow-demo/demo.c
+if [ ! -f "$TESTS/demo" ] || [ -n "$(find "$demo" "$dir/shadow_lib.h" \
+		"$HDR/include/linux/iommufd.h" -newer "$TESTS/demo")" ]; then
+	log "building the demo"
+	# shellcheck disable=SC2086
+	$cc $cflags -o "$TESTS/demo" "$demo" || die "the demo does not build"
+fi

@@ -3,15 +3,16 @@
 # Every test suite of the repository, ending with 'N passed, N failed'.
 #  1. userspace harness (tools/testing/iommufd_shadow): the pure code under
 #     ASan/UBSan, unit tests, reference model, bounded fuzzing;
-#  2. the VM suites of tests/vm-*.list, each list booted in its profile.
-# Set SUITES to a subset ('unit mock vtd') to run fewer. Not in the default:
+#  2. lint: checkpatch --strict on kernel files and patches, W=1 build;
+#  3. the VM suites of tests/vm-*.list, each list booted in its profile.
+# Set SUITES to a subset ('unit lint mock vtd') to run fewer. Not in the default:
 # 's390', tests/vm-s390.list on a cross-built s390x kernel in qemu-system-s390x
 # (profile s390-mock: no zPCI function, so the mock driver is the only IOMMU);
 # SUITES=s390 alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit mock vtd}
+SUITES=${SUITES:-unit lint mock vtd}
 t0=$(date +%s)
 native=0
 for suite in $SUITES; do
@@ -63,6 +64,14 @@ for suite in $SUITES; do
 			echo "not ok 1 - fuzz_s390 (see $logf.fuzz)" >> "$logf"
 		fi
 		count unit "$logf" -v suite=unit -v rc=$rc
+		;;
+	lint)
+		logf=$BUILD/check-lint.log
+		log "suite lint: checkpatch --strict, W=1"
+		rc=0
+		"$TOP/scripts/lint.sh" > "$logf" 2>&1 || rc=$?
+		[ $rc = 0 ] || grep -v '^ok' "$logf" | tail -20
+		count lint "$logf" -v suite=lint -v rc=$rc
 		;;
 	mock|vtd|s390)
 		logf=$BUILD/check-$suite.log

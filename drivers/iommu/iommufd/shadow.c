@@ -395,7 +395,6 @@ static int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
 	return 0;
 }
 
-
 /**
  * iommufd_hwpt_shadow_invalidate() - IOMMU_HWPT_INVALIDATE of a shadow
  * @ucmd: The ioctl
