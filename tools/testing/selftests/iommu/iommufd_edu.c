@@ -15,6 +15,7 @@
  */
 #include "kselftest_harness.h"
 #include "shadow_lib.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define PAGE		0x1000UL
 #define FILL		0x5a		/* what untouched memory holds */
@@ -1042,6 +1043,61 @@ TEST(s390_tables)
 	/* The buffer runs out: 16 KiB segment tables do not fit any more */
 	EXPECT_EQ(-ENOSPC, s390_tbl_map(&t, 0x100000000ULL, base, false));
 	munmap(mem, size);
+}
+
+/*
+ * What the shadow domain really translates at one IOVA page, through the
+ * test op (it reads any driver's domain): the host page behind @uptr, or
+ * nothing when @uptr is NULL. Returns 0 or errno.
+ */
+static int shadow_maps(int fd, uint32_t hwpt_id, uint64_t iova, void *uptr)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_CHECK,
+		.id = hwpt_id,
+		.shadow_check = { .iova = iova, .length = PAGE,
+				  .uptr = (uintptr_t)uptr },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+/*
+ * I5: the device's reserved IOVA (VT-d's MSI window 0xfee00000-0xfeefffff)
+ * is never mapped through the shadow while the device is attached, even
+ * when the guest's stage-1 maps it; it comes back after the device leaves.
+ */
+TEST_F(edu_shadow, reserved_msi_window_not_mapped)
+{
+	const uint64_t msi = 0xfee00000ULL, below = 0xfed00000ULL;
+	uint32_t shadow2, pt_id;
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, msi, GPA(2), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, msi + 0xff000, GPA(2), false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, below, GPA(2), false));
+	ASSERT_EQ(0, iommufd_shadow_alloc(self->iommufd, self->dev.dev_id,
+					  self->ioas_id,
+					  IOMMU_SHADOW_FORMAT_S390, self->iota,
+					  AP_START, 0xffffffffULL, &shadow2));
+	/* No device attached yet: the stage-1 says it, the shadow maps it */
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, gpage(self, 2)));
+
+	pt_id = shadow2;
+	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, NULL));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi + 0xff000, NULL));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, below,
+				 gpage(self, 2)));
+	/* A refresh does not bring it back */
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, shadow2, 0, 0));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, NULL));
+
+	/* The device leaves: the stage-1's mapping is synced in again */
+	pt_id = self->shadow_id;
+	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, gpage(self, 2)));
+	ASSERT_EQ(0, iommufd_destroy(self->iommufd, shadow2));
 }
 
 TEST_HARNESS_MAIN

@@ -901,4 +901,63 @@ TEST_F(shadow, trace_events)
 	test_ioctl_destroy(id);
 }
 
+/*
+ * I4: a long sync (every segment entry of the aperture aliases one full
+ * page table: half a million pages) stops on a fatal signal; the killed
+ * process goes away in bounded time and the kernel stays quiet.
+ */
+TEST_F_TIMEOUT(shadow, long_sync_killed, 300)
+{
+	struct timespec t0, t1;
+	int ready[2], status;
+	long ms;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint64_t *ste, *rte, st_gpa;
+		unsigned int i;
+		__u32 id;
+
+		close(ready[0]);
+		/* A full page table, then every segment entry points at it */
+		if (s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 256 * PG,
+				       false))
+			_exit(2);
+		ste = s390_tbl_entry(&self->t, IOVA, 1);
+		rte = s390_tbl_entry(&self->t, IOVA, 2);
+		st_gpa = be64toh(*rte) & S390_RTE_ADDR_MASK;
+		for (i = 0; i < 2048; i++)
+			((uint64_t *)gva(st_gpa))[i] = *ste;
+		if (write(ready[1], "x", 1) != 1)
+			_exit(3);
+		/* Killed in here, long before it could finish */
+		_shadow_alloc(self->fd, self->idev_id, self->ioas_id, 0,
+			      &self->data, sizeof(self->data), &id);
+		_exit(0);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	usleep(300 * 1000);
+	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t0));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	alarm(120);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	alarm(0);
+	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t1));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	/*
+	 * The whole sync takes ~9 s in the test VM; stopping it at the signal
+	 * and tearing down what it built must take a fraction of that.
+	 */
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	TH_LOG("killed sync gone after %ld ms", ms);
+	ASSERT_GT(5000, ms);
+	close(ready[0]);
+}
+
 TEST_HARNESS_MAIN
