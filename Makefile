@@ -12,12 +12,13 @@
 #   make s390       the s390x suite: cross-build the s390x kernel and tests,
 #                   run tests/vm-s390.list in qemu-system-s390x (also: ARCH=s390
 #                   make vm|vm-run PROFILE=s390|s390-mock)
+#   make s390-kernel  only cross-build the s390x kernel (with the feature)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check vm vm-run s390 clean
+.PHONY: all deps kernel tests run check vm vm-run s390 s390-kernel clean
 
 all: tests
 
@@ -45,6 +46,10 @@ vm-run: tests
 
 s390:
 	SUITES=s390 scripts/check.sh
+
+s390-kernel:
+	ARCH=s390 scripts/deps.sh
+	ARCH=s390 scripts/build.sh
 
 clean:
 	rm -rf build
