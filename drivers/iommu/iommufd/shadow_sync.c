@@ -113,11 +113,13 @@ struct shadow_resv {
  * @unmapped: Something was unmapped: flush at the end
  * @work: Units of work since the last yield
  * @gen: Generation of this sync, for table records
+ * @may_fail: A sync, which reports errors; a zap or clear must not fail
  */
 struct shadow_sync {
 	struct iommufd_hwpt_shadow *shadow;
 	struct iommu_iotlb_gather gather;
 	bool unmapped;
+	bool may_fail;
 	unsigned int work;
 	u64 gen;
 };
@@ -134,11 +136,12 @@ void shadow_init_records(struct iommufd_hwpt_shadow *shadow)
 }
 
 static void shadow_sync_init(struct shadow_sync *sync,
-			     struct iommufd_hwpt_shadow *shadow)
+			     struct iommufd_hwpt_shadow *shadow, bool may_fail)
 {
 	lockdep_assert_held(&shadow->lock);
 	memset(sync, 0, sizeof(*sync));
 	sync->shadow = shadow;
+	sync->may_fail = may_fail;
 	sync->gen = atomic64_inc_return(&shadow_gen);
 	iommu_iotlb_gather_init(&sync->gather);
 }
@@ -208,11 +211,13 @@ static struct shadow_map *shadow_map_alloc(struct iommufd_hwpt_shadow *shadow,
 
 /*
  * Unmap [first, last] from the shadow, which must lie inside @map, and
- * split the record. If the right part cannot get a record it is unmapped
- * too: dropping a translation is always safe.
+ * split the record. The right part needs a new record, charged against the
+ * cap. A sync (@sync->may_fail) then fails with nothing changed; a zap
+ * cannot fail, so it unmaps the right part too: dropping a translation is
+ * always safe (I1), it only costs exactness until the next refresh.
  */
-static void shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
-			      u64 first, u64 last)
+static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
+			     u64 first, u64 last)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 m_first = map->iova.start, m_last = map->iova.last;
@@ -221,8 +226,10 @@ static void shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 	size_t unmapped;
 
 	if (last < m_last) {
-		right = shadow_map_alloc(shadow, false);
+		right = shadow_map_alloc(shadow, sync->may_fail);
 		if (IS_ERR(right)) {
+			if (sync->may_fail)
+				return PTR_ERR(right);
 			right = NULL;
 			last = m_last;
 		}
@@ -252,21 +259,31 @@ static void shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 		kfree(map);
 		shadow->nr_records--;
 	}
+	return 0;
 }
 
 /* Unmap whatever the shadow maps in [first, last] */
-static void shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last)
+static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	struct interval_tree_node *node;
+	int rc;
 
 	while ((node = interval_tree_iter_first(&shadow->maps_iova, first,
 						last))) {
 		struct shadow_map *map = to_map(node);
 
-		shadow_unmap_part(sync, map, max(first, node->start),
-				  min(last, node->last));
+		rc = shadow_unmap_part(sync, map, max(first, node->start),
+				       min(last, node->last));
+		if (rc)
+			return rc;
+		/* Zaps and destroy walk up to the cap of records: yield */
+		if (!sync->may_fail && ++sync->work >= SHADOW_YIELD_EVERY) {
+			sync->work = 0;
+			cond_resched();
+		}
 	}
+	return 0;
 }
 
 /*
@@ -425,7 +442,9 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		seg_last = min(node->last, last);
 		if (map->prot != prot ||
 		    map->oa.start + (cur - node->start) != oa + (cur - iova)) {
-			shadow_unmap_part(sync, map, cur, seg_last);
+			rc = shadow_unmap_part(sync, map, cur, seg_last);
+			if (rc)
+				return rc;
 			rc = shadow_install(sync, cur, seg_last,
 					    oa + (cur - iova), prot);
 			if (rc)
@@ -483,17 +502,15 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 	rc = shadow_yield(sync);
 	if (rc)
 		return rc;
-	if (!run->prot) {
-		shadow_unmap_range(sync, run->iova, run->last);
-		return 0;
-	}
+	if (!run->prot)
+		return shadow_unmap_range(sync, run->iova, run->last);
 
 	while (true) {
 		u64 seg_last, area_last;
 		u32 area_prot, prot;
 
 		if (shadow_resv_clip(shadow, iova, run->last, &seg_last)) {
-			shadow_unmap_range(sync, iova, seg_last);
+			rc = shadow_unmap_range(sync, iova, seg_last);
 		} else {
 			rc = shadow_parent_area(shadow, oa, &area_last,
 						&area_prot);
@@ -511,10 +528,10 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 				rc = shadow_reconcile(sync, iova, seg_last, oa,
 						      prot);
 			else
-				shadow_unmap_range(sync, iova, seg_last);
-			if (rc)
-				return rc;
+				rc = shadow_unmap_range(sync, iova, seg_last);
 		}
+		if (rc)
+			return rc;
 		if (seg_last == run->last)
 			return 0;
 		oa += seg_last - iova + 1;
@@ -630,8 +647,9 @@ static const struct shadow_s1_walk_ops shadow_walk_ops = {
  * @last: Last IOVA, the last byte of a 4 KiB page
  *
  * Return: 0, or an errno of UAPI.md. On error the range is partly synced:
- * what lies before the failing entry follows the stage-1, the failing page
- * is unmapped, the rest is as it was.
+ * what lies before the failing entry follows the stage-1; a leaf page that
+ * is not guest memory is unmapped; under a malformed or unreadable table
+ * entry, and after it, the shadow is as it was (UAPI.md allows both).
  */
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 {
@@ -644,7 +662,7 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 	struct shadow_sync sync;
 	int rc;
 
-	shadow_sync_init(&sync, shadow);
+	shadow_sync_init(&sync, shadow, true);
 	walk.ctx = &sync;
 	rc = shadow->fmt->walk(&walk, iova, last);
 	if (!rc)
@@ -669,7 +687,7 @@ void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
 	struct shadow_sync sync;
 
-	shadow_sync_init(&sync, shadow);
+	shadow_sync_init(&sync, shadow, false);
 	shadow_unmap_range(&sync, first, last);
 	shadow_sync_finish(&sync);
 	shadow->stats.records = shadow->nr_records;
@@ -690,7 +708,7 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	struct shadow_sync sync;
 	bool touched = false;
 
-	shadow_sync_init(&sync, shadow);
+	shadow_sync_init(&sync, shadow, false);
 	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
 						last))) {
 		struct shadow_map *map = container_of(node, struct shadow_map,
@@ -698,6 +716,7 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 		u64 o_first = max(first, node->start);
 		u64 o_last = min(last, node->last);
 
+		/* Cannot fail: a zap drops the rest of a run it cannot split */
 		shadow_unmap_part(&sync, map,
 				  map->iova.start + (o_first - node->start),
 				  map->iova.start + (o_last - node->start));
@@ -726,11 +745,15 @@ void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
 	struct interval_tree_node *node;
 
 	while ((node = interval_tree_iter_first(&shadow->maps_iova, 0,
-						U64_MAX)))
+						U64_MAX))) {
 		shadow_map_free(shadow, to_map(node));
+		cond_resched();
+	}
 	while ((node = interval_tree_iter_first(&shadow->tables_gpa, 0,
-						U64_MAX)))
+						U64_MAX))) {
 		shadow_table_free(shadow, to_table_gpa(node));
+		cond_resched();
+	}
 	while ((node = interval_tree_iter_first(&shadow->resv, 0, U64_MAX))) {
 		interval_tree_remove(node, &shadow->resv);
 		kfree(container_of(node, struct shadow_resv, node));
@@ -749,7 +772,7 @@ int shadow_lookup_prot(struct iommufd_hwpt_shadow *shadow, u64 iova)
 	struct interval_tree_node *node;
 
 	node = interval_tree_iter_first(&shadow->maps_iova, iova, iova);
-	return node ? to_map(node)->prot : -ENOENT;
+	return node ? (int)to_map(node)->prot : -ENOENT;
 }
 
 /**
@@ -779,8 +802,11 @@ int shadow_resv_add_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev)
 			break;
 		}
 		resv->dev = dev;
-		resv->node.start = region->start;
-		resv->node.last = region->start + region->length - 1;
+		/* The shadow maps whole pages: reserve every page touched */
+		resv->node.start = ALIGN_DOWN(region->start, SHADOW_PAGE_SIZE);
+		resv->node.last = ALIGN_DOWN(region->start + region->length - 1,
+					     SHADOW_PAGE_SIZE) +
+				  SHADOW_PAGE_SIZE - 1;
 		interval_tree_insert(&resv->node, &shadow->resv);
 		shadow_clear_iova(shadow, resv->node.start, resv->node.last);
 	}

@@ -233,10 +233,12 @@ bool tb_map(struct s390_tb *tb, u64 iova, u64 oa, u64 pte_flags)
 
 /* ---- reference model ---- */
 
-static int ref_load(struct gmem *m, u64 gpa, u64 *val)
+static int ref_load(struct gmem *m, u64 gpa, u64 *val, struct ref_path *path)
 {
 	struct gpage *p = gmem_find(m, gpa);
 
+	if (path && path->nr < REF_PATH_MAX)
+		path->gpa[path->nr++] = gpa;
 	if (!p || !p->in_ioas)
 		return -ENXIO;
 	*val = gmem_read(m, gpa);
@@ -250,6 +252,14 @@ static int ref_load(struct gmem *m, u64 gpa, u64 *val)
 struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
 			       u64 ap_last, u64 iova)
 {
+	return ref_translate_path(m, iota, ap_start, ap_last, iova, NULL);
+}
+
+/* The same, also listing the GPA of every entry read on the way */
+struct ref_xlate ref_translate_path(struct gmem *m, u64 iota, u64 ap_start,
+				    u64 ap_last, u64 iova,
+				    struct ref_path *path)
+{
 	/* first IOVA bit each level indexes: PX, SX, RTX, RSX, RFX */
 	static const unsigned int lo_bit[] = { 12, 20, 31, 42, 53 };
 	struct ref_xlate r = { 0 };
@@ -258,6 +268,8 @@ struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
 	u64 table, e;
 	int l;
 
+	if (path)
+		path->nr = 0;
 	/* a root that designates no table is malformed, whatever the IOVA */
 	if (dt > 3) {
 		r.err = -EILSEQ;
@@ -281,7 +293,7 @@ struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
 	for (l = dt + 1; l >= 1; l--) {
 		u64 idx = (iova >> lo_bit[l]) & 0x7ff;
 
-		r.err = ref_load(m, table + idx * 8, &e);
+		r.err = ref_load(m, table + idx * 8, &e, path);
 		if (r.err)
 			return r;
 		if (e & 0x20) {
@@ -316,7 +328,7 @@ struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
 		}
 	}
 
-	r.err = ref_load(m, table + ((iova >> 12) & 0xff) * 8, &e);
+	r.err = ref_load(m, table + ((iova >> 12) & 0xff) * 8, &e, path);
 	if (r.err)
 		return r;
 	r.block_last = iova | 0xfff;

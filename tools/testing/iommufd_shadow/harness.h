@@ -106,6 +106,17 @@ struct ref_xlate {
 struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
 			       u64 ap_last, u64 iova);
 
+/* GPAs of the entries a translation read, root first (the sync tests) */
+#define REF_PATH_MAX	5
+struct ref_path {
+	unsigned int nr;
+	u64 gpa[REF_PATH_MAX];
+};
+
+struct ref_xlate ref_translate_path(struct gmem *m, u64 iota, u64 ap_start,
+				    u64 ap_last, u64 iova,
+				    struct ref_path *path);
+
 /* ---- walk callbacks ---- */
 struct sim_call {
 	u64 gpa;

@@ -1,12 +1,65 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Shim of include/linux/iommu.h: only what format walkers use */
+/*
+ * Shim of include/linux/iommu.h: what format walkers and the sync engine
+ * use. The domain functions are provided by the test that links the sync
+ * engine (a fake driver); format walkers only use the IOMMU_* bits.
+ */
 #ifndef __LINUX_IOMMU_H
 #define __LINUX_IOMMU_H
 
+#include <limits.h>
+#include <linux/bug.h>
 #include <linux/err.h>
+#include <linux/list.h>
 #include <linux/types.h>
 
 #define IOMMU_READ	(1 << 0)
 #define IOMMU_WRITE	(1 << 1)
+#define IOMMU_CACHE	(1 << 2)
+#define IOMMU_NOEXEC	(1 << 3)
+#define IOMMU_MMIO	(1 << 4)
+#define IOMMU_PRIV	(1 << 5)
+
+struct device;
+struct iommu_domain;
+
+/* As the kernel's: the IOVA range of unmaps not yet flushed */
+struct iommu_iotlb_gather {
+	unsigned long start;
+	unsigned long end;
+	size_t pgsize;
+	bool queued;
+};
+
+static inline void iommu_iotlb_gather_init(struct iommu_iotlb_gather *gather)
+{
+	*gather = (struct iommu_iotlb_gather){ .start = ULONG_MAX };
+}
+
+enum iommu_resv_type {
+	IOMMU_RESV_DIRECT,
+	IOMMU_RESV_DIRECT_RELAXABLE,
+	IOMMU_RESV_RESERVED,
+	IOMMU_RESV_MSI,
+	IOMMU_RESV_SW_MSI,
+};
+
+struct iommu_resv_region {
+	struct list_head list;
+	phys_addr_t start;
+	size_t length;
+	int prot;
+	enum iommu_resv_type type;
+};
+
+int iommu_map(struct iommu_domain *domain, unsigned long iova,
+	      phys_addr_t paddr, size_t size, int prot, unsigned int gfp);
+size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova,
+			size_t size, struct iommu_iotlb_gather *iotlb_gather);
+void iommu_iotlb_sync(struct iommu_domain *domain,
+		      struct iommu_iotlb_gather *iotlb_gather);
+phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain, dma_addr_t iova);
+void iommu_get_resv_regions(struct device *dev, struct list_head *list);
+void iommu_put_resv_regions(struct device *dev, struct list_head *list);
 
 #endif

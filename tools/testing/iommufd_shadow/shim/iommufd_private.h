@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shim of drivers/iommu/iommufd/iommufd_private.h: the fields of the IOAS
+ * page table and the hw_pagetables that shadow nesting touches, with the
+ * real names so that shadow.h and shadow_sync.c compile unmodified.
+ */
+#ifndef __IOMMUFD_PRIVATE_H
+#define __IOMMUFD_PRIVATE_H
+
+#include <linux/interval_tree.h>
+#include <linux/list.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+
+struct iommu_domain;
+
+struct iommufd_object {
+	unsigned int type;
+	u32 id;
+};
+
+/* Locks and the area tree of the IOAS (see io_pagetable.h) */
+struct io_pagetable {
+	struct rw_semaphore domains_rwsem;
+	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached area_itree;
+	/* struct iommufd_hwpt_shadow, under domains_rwsem */
+	struct list_head shadow_list;
+};
+
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+};
+
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+};
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The simulated world of the sync engine tests (test_sync.c).
+ *
+ * host    - host memory: HOST_PAGES page descriptors; host physical address
+ *           = pfn << 12. A pinned page's bytes are the guest page's bytes
+ *           (struct gpage of the harness), so guest writes need no copying.
+ *           pfn 0 is never handed out (the engine reads phys 0 as "no
+ *           translation"). Freed pfns are reused after the cursor wraps, so
+ *           a stale shadow entry soon points at someone else's page.
+ * IOAS    - fake areas in a real iopt area tree (the kernel's interval
+ *           tree): GPA range, IOMMU_READ/WRITE, one host pfn per page.
+ *           live: in the tree with pages; dying: pages NULL, still in the
+ *           tree and in the parent domain (iopt_unmap_iova_range() between
+ *           'area->pages = NULL' and the unmap of the domains).
+ * parent  - the stage-2 domain: iommu_iova_to_phys() reads the areas.
+ * shadow  - the fake driver domain the engine fills: 4 KiB IOVA pages ->
+ *           (phys, prot) in a hash table. Like a real driver it refuses a
+ *           map over a mapped IOVA and an unmap of a hole (both recorded
+ *           failures), and it keeps a list of unmapped-but-not-flushed
+ *           ranges (the IOTLB) that iommu_iotlb_sync() must cover.
+ */
+#ifndef IOMMUFD_SHADOW_SYNC_WORLD_H
+#define IOMMUFD_SHADOW_SYNC_WORLD_H
+
+#define HOST_PAGES	(1U << 15)
+#define MAX_AREAS	96
+#define MAX_DEVS	4
+#define DOM_BITS	14
+
+struct fake_area {
+	struct iopt_area area;
+	u64 first, last;
+	int prot;
+	unsigned long *pfns;
+	bool live;
+	bool dying;
+};
+
+struct hpage {
+	u64 *mem;		/* NULL: free (not pinned) */
+	struct fake_area *fa;
+	u64 gpa;
+};
+
+struct device {
+	unsigned int nr;
+	struct iommu_resv_region regions[4];
+	bool attached;
+};
+
+struct iommu_domain {
+	const char *name;
+};
+
+struct dom_slot {
+	u64 key;		/* (iova >> 12) + 1; 0: empty */
+	u64 phys;
+	u32 prot;
+};
+
+struct map_call {
+	u64 iova, size, phys;
+};
+
+/* Counters of the fake driver, compared before/after each engine call */
+struct fake_stats {
+	unsigned long map_calls;
+	unsigned long unmap_calls;
+	unsigned long flushes;
+	unsigned long map_failed;
+	unsigned long pages_mapped;
+	unsigned long pages_unmapped;
+	unsigned long iova_to_phys_calls;
+};
+
+#endif
