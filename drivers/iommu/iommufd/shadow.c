@@ -16,6 +16,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <uapi/linux/iommufd.h>
 #if IS_ENABLED(CONFIG_KVM)
 #include <linux/kvm_host.h>
@@ -682,6 +683,87 @@ out_fput:
 	return rc;
 }
 
+/*
+ * The floor for benchmarks: map the pages the shadow maps over a range
+ * into a fresh paging domain of the device's driver, from host addresses
+ * already known (no walk, no stage-2 lookup), coalesced as the engine
+ * coalesces, then unmap them with one flush; report the times.
+ */
+static int shadow_test_floor(struct iommufd_ucmd *ucmd,
+			     struct iommufd_hwpt_shadow *shadow,
+			     struct iommu_test_cmd *cmd)
+{
+	u64 iova = cmd->shadow_floor.iova, len = cmd->shadow_floor.length;
+	struct iommu_iotlb_gather gather;
+	struct iommufd_device *idev;
+	struct iommu_domain *domain;
+	unsigned long i, npages;
+	phys_addr_t *phys;
+	u64 t0, t1, t2, calls = 0;
+	int rc = 0;
+
+	if (cmd->shadow_floor.__reserved)
+		return -EOPNOTSUPP;
+	if (!len || !IS_ALIGNED(iova | len, SHADOW_ALIGN) ||
+	    len > SZ_1G)
+		return -EINVAL;
+	npages = len / SHADOW_ALIGN;
+	phys = kvcalloc(npages, sizeof(*phys), GFP_KERNEL_ACCOUNT);
+	if (!phys)
+		return -ENOMEM;
+	mutex_lock(&shadow->lock);
+	for (i = 0; i != npages; i++)
+		phys[i] = iommufd_test_domain_phys(shadow->common.domain,
+						   iova + i * SHADOW_ALIGN);
+	mutex_unlock(&shadow->lock);
+	for (i = 0; i != npages; i++)
+		if (!phys[i])
+			rc = -ENOENT;
+	if (rc)
+		goto out_free;
+
+	idev = iommufd_get_device(ucmd, cmd->shadow_floor.dev_id);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_free;
+	}
+	domain = iommu_paging_domain_alloc(idev->dev);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto out_free;
+	}
+
+	t0 = ktime_get_ns();
+	for (i = 0; i != npages && !rc;) {
+		unsigned long n = 1;
+
+		while (i + n != npages &&
+		       phys[i + n] == phys[i] + n * SHADOW_ALIGN &&
+		       (iova + (i + n) * SHADOW_ALIGN) % SZ_2M != SZ_4K)
+			n++;
+		rc = iommu_map(domain, iova + i * SHADOW_ALIGN, phys[i],
+			       n * SHADOW_ALIGN, IOMMU_READ | IOMMU_WRITE,
+			       GFP_KERNEL_ACCOUNT);
+		calls++;
+		i += n;
+	}
+	t1 = ktime_get_ns();
+	iommu_iotlb_gather_init(&gather);
+	iommu_unmap_fast(domain, iova, i * SHADOW_ALIGN, &gather);
+	iommu_iotlb_sync(domain, &gather);
+	t2 = ktime_get_ns();
+	iommu_domain_free(domain);
+	cmd->shadow_floor.out_map_ns = t1 - t0;
+	cmd->shadow_floor.out_unmap_ns = t2 - t1;
+	cmd->shadow_floor.out_map_calls = calls;
+	if (!rc)
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kvfree(phys);
+	return rc;
+}
+
 /**
  * iommufd_shadow_test() - Test ops of shadow nesting (IOMMU_TEST_CMD)
  * @ucmd: The ioctl
@@ -706,6 +788,9 @@ int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 		break;
 	case IOMMU_TEST_OP_SHADOW_STATS:
 		rc = shadow_test_stats(ucmd, shadow, cmd);
+		break;
+	case IOMMU_TEST_OP_SHADOW_FLOOR:
+		rc = shadow_test_floor(ucmd, shadow, cmd);
 		break;
 	default:
 		rc = -EOPNOTSUPP;
