@@ -80,46 +80,19 @@ static bool nth_hit(int fd)
 	return hit;
 }
 
+/* The library's helpers return -errno; these tests compare errno values */
 static int shadow_alloc(int fd, __u32 dev_id, __u32 pt_id, uint64_t iota,
 			__u32 *id)
 {
-	struct iommu_hwpt_shadow data = {
-		.format = IOMMU_SHADOW_FORMAT_S390,
-		.root = iota,
-		.aperture_start = AP_START,
-		.aperture_last = AP_LAST,
-	};
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.pt_id = pt_id,
-		.data_type = IOMMU_HWPT_DATA_SHADOW,
-		.data_len = sizeof(data),
-		.data_uptr = (uintptr_t)&data,
-	};
-
-	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
-		return errno;
-	*id = cmd.out_hwpt_id;
-	return 0;
+	return -iommufd_shadow_alloc(fd, dev_id, pt_id,
+				     IOMMU_SHADOW_FORMAT_S390, iota, AP_START,
+				     AP_LAST, id);
 }
 
-static int shadow_inv(int fd, __u32 id, uint64_t iova, uint64_t len,
-		      __u32 flags)
+/* iova 0 with len 0: the whole aperture */
+static int shadow_inv(int fd, __u32 id, uint64_t iova, uint64_t len)
 {
-	struct iommu_hwpt_shadow_invalidate inv = {
-		.iova = iova, .length = len, .flags = flags,
-	};
-	struct iommu_hwpt_invalidate cmd = {
-		.size = sizeof(cmd),
-		.hwpt_id = id,
-		.data_uptr = (uintptr_t)&inv,
-		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
-		.entry_len = sizeof(inv),
-		.entry_num = 1,
-	};
-
-	return ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd) ? errno : 0;
+	return -iommufd_shadow_invalidate(fd, id, iova, len);
 }
 
 static int shadow_check(int fd, __u32 id, uint64_t iova, uint64_t len,
@@ -235,7 +208,7 @@ static bool run_once(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, s390_tbl_unmap(&self->t, IOVA + 2 * PG));
 		ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 32 * PG,
 					  DATA_GPA + 9 * PG, false));
-		shadow_inv(self->fd, id, IOVA, 64 * PG, 0);
+		shadow_inv(self->fd, id, IOVA, 64 * PG);
 		/* Stage-2 unmap of the leaf page: must zap whatever fails */
 		unmapped = !_test_ioctl_ioas_unmap(self->fd, self->ioas_id,
 						   LEAF_GPA, PG, NULL);
@@ -258,8 +231,7 @@ static bool run_once(struct __test_metadata *_metadata,
 						  IOMMU_IOAS_MAP_FIXED_IOVA |
 						  IOMMU_IOAS_MAP_READABLE |
 						  IOMMU_IOAS_MAP_WRITEABLE));
-		ASSERT_EQ(0, shadow_inv(self->fd, id, 0, 0,
-					IOMMU_SHADOW_INVALIDATE_ALL));
+		ASSERT_EQ(0, shadow_inv(self->fd, id, 0, 0));
 		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 2 * PG,
 					  gva(DATA_GPA)));
 		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 2 * PG, PG,
