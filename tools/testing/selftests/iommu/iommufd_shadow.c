@@ -960,4 +960,54 @@ TEST_F_TIMEOUT(shadow, long_sync_killed, 300)
 	close(ready[0]);
 }
 
+/* Pages this kernel has pinned with FOLL_PIN since boot (/proc/vmstat) */
+static long foll_pins(void)
+{
+	char line[128];
+	long val = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "nr_foll_pin_acquired %ld", &val) == 1)
+			break;
+	fclose(f);
+	return val;
+}
+
+/*
+ * I3: the sync path never pins. Mapping guest RAM into the IOAS pins (the
+ * counter works); shadowing 64 pages of it, invalidating and zapping does
+ * not pin once more.
+ */
+TEST_F(shadow, sync_takes_no_pins)
+{
+	static char pages[64 * PG] __aligned(PG);
+	uint64_t gpa = GPA_BASE + RAM_SIZE;
+	long before, after;
+	__u32 id;
+
+	before = foll_pins();
+	if (before < 0)
+		SKIP(return, "no nr_foll_pin_acquired in /proc/vmstat");
+	test_ioctl_ioas_map_fixed_id(self->ioas_id, pages, sizeof(pages), gpa);
+	after = foll_pins();
+	ASSERT_LT(before, after);
+
+	before = after;
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, gpa, 64 * PG, false));
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, gpa + 32 * PG,
+					32 * PG, false));
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 64 * PG));
+	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 32 * PG,
+				  pages + 32 * PG, false));
+	after = foll_pins();
+	ASSERT_EQ(before, after);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+}
+
 TEST_HARNESS_MAIN
