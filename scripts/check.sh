@@ -80,6 +80,10 @@ for suite in $SUITES; do
 		if [ "$suite" = s390 ]; then
 			ARCH=s390 "$TOP/scripts/vm.sh" -p s390-mock -t 2400 \
 				-l "$logf" "$TOP/tests/vm-$suite.list" > "$logf.out" || rc=$?
+			# The zPCI function's own VM; a failure there counts too
+			ARCH=s390 "$TOP/scripts/vm.sh" -p s390 -t 900 \
+				-l "$logf.zpci" "$TOP/tests/vm-s390-zpci.list" \
+				>> "$logf.out" || { r=$?; [ $r -gt $rc ] && rc=$r; }
 		else
 			"$TOP/scripts/vm.sh" -p "$suite" -t 2400 -a "$TOP/tests/vm-smoke.sh" \
 				-l "$logf" "$TOP/tests/vm-$suite.list" > "$logf.out" || rc=$?
