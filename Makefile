@@ -6,6 +6,8 @@
 #   make            kernel and test programs
 #   make run        the main job: boot the VM and show the feature
 #   make check      every test suite; ends with 'N passed, N failed'
+#   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
+#                   the floor, on the mock and on VT-d (~5 min)
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
 #   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
 #                   run a static program in the VM, return its exit status
@@ -18,7 +20,7 @@
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check vm vm-run s390 s390-kernel clean
+.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-kernel clean
 
 all: tests
 
@@ -36,6 +38,10 @@ run: tests
 
 check:
 	scripts/check.sh
+
+bench: tests
+	scripts/vm-run.sh -p mock -t 900 build/tests-x86_64/bench
+	scripts/vm-run.sh -p vtd -t 900 build/tests-x86_64/bench --edu
 
 vm: tests
 	scripts/vm.sh -p $(PROFILE) -a tests/vm-smoke.sh -s

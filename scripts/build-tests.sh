@@ -26,11 +26,15 @@ for src in "$dir"/*.c; do
 	$cc $cflags -o "$bin" "$src" || die "test ${bin##*/} does not build"
 done
 
-# The narrated demo of make run shares the tests' library
-demo=$TOP/tools/testing/shadow-demo/demo.c
-if [ ! -f "$TESTS/demo" ] || [ -n "$(find "$demo" "$dir/shadow_lib.h" \
-		"$HDR/include/linux/iommufd.h" -newer "$TESTS/demo")" ]; then
-	log "building the demo"
-	# shellcheck disable=SC2086
-	$cc $cflags -o "$TESTS/demo" "$demo" || die "the demo does not build"
-fi
+# The narrated demo of make run and the benchmark of make bench share the
+# tests' library
+for prog in shadow-demo/demo shadow-bench/bench; do
+	src=$TOP/tools/testing/$prog.c
+	bin=$TESTS/${prog#*/}
+	if [ ! -f "$bin" ] || [ -n "$(find "$src" "$dir/shadow_lib.h" \
+			"$HDR/include/linux/iommufd.h" -newer "$bin")" ]; then
+		log "building ${bin##*/}"
+		# shellcheck disable=SC2086
+		$cc $cflags -o "$bin" "$src" || die "${bin##*/} does not build"
+	fi
+done
