@@ -11,11 +11,16 @@
  * translates stage-1 output addresses through the parent.
  *
  * Locks, in the order they nest:
+ *   igroup->lock (attach/detach/replace: reserved regions) or
+ *   shadow_kvm_lock (shadow.c: in-kernel refreshes) or
  *   iopt->domains_rwsem (read, held by an IOAS unmap around the zap)
  *     shadow->lock (mutex: records, the shadow domain's content, resv)
  *       iopt->iova_rwsem (read, to look up an area of the parent IOAS)
- * iopt->shadow_list is written under iopt->domains_rwsem held for write and
- * read under it held for read. The sync engine never takes domains_rwsem.
+ * None of the three outer locks is taken under another one of them by this
+ * code. iopt->shadow_list is written under iopt->domains_rwsem held for
+ * write (never with shadow->lock held) and read under it held for read.
+ * The sync engine never takes domains_rwsem, so a zap waiting for
+ * shadow->lock under domains_rwsem cannot deadlock with a sync.
  */
 #ifndef __IOMMUFD_SHADOW_H
 #define __IOMMUFD_SHADOW_H

@@ -277,10 +277,16 @@ static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last)
 				       min(last, node->last));
 		if (rc)
 			return rc;
-		/* Zaps and destroy walk up to the cap of records: yield */
-		if (!sync->may_fail && ++sync->work >= SHADOW_YIELD_EVERY) {
+		/*
+		 * One hole can cover up to the cap of records: yield. What is
+		 * unmapped stays unmapped, so stopping here is safe, but only
+		 * a sync may stop; zaps and destroy must finish.
+		 */
+		if (++sync->work >= SHADOW_YIELD_EVERY) {
 			sync->work = 0;
 			cond_resched();
+			if (sync->may_fail && fatal_signal_pending(current))
+				return -EINTR;
 		}
 	}
 	return 0;
@@ -426,6 +432,10 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		u64 seg_last;
 		int rc;
 
+		/* A run can span up to the cap of unchanged records */
+		rc = shadow_yield(sync);
+		if (rc)
+			return rc;
 		node = interval_tree_iter_first(&shadow->maps_iova, cur, last);
 		if (!node)
 			return shadow_install(sync, cur, last, oa + (cur - iova),
