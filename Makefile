@@ -5,22 +5,27 @@
 #
 #   make            kernel and test programs
 #   make run        the main job: boot the VM and show the feature
-#   make check      every test suite; ends with 'N passed, N failed'
+#   make check      every test suite, x86-64 and s390x; ends with
+#                   'N passed, N failed'
 #   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
 #                   the floor, on the mock and on VT-d (~5 min)
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
 #   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
 #                   run a static program in the VM, return its exit status
-#   make s390       the s390x suite: cross-build the s390x kernel and tests,
-#                   run tests/vm-s390.list in qemu-system-s390x (also: ARCH=s390
-#                   make vm|vm-run PROFILE=s390|s390-mock)
+#   make s390       only the s390x suite of make check: cross-build the s390x
+#                   kernel and tests, run tests/vm-s390.list (s390-mock) and
+#                   tests/vm-s390-zpci.list (s390) in qemu-system-s390x (also:
+#                   ARCH=s390 make vm|vm-run PROFILE=s390|s390-mock)
+#   make s390-upstream  on demand: the base's own iommufd selftests on the
+#                   s390x mock (tests/vm-s390-upstream.list)
 #   make s390-kernel  only cross-build the s390x kernel (with the feature)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-kernel clean
+.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-upstream \
+	s390-kernel clean
 
 all: tests
 
@@ -52,6 +57,9 @@ vm-run: tests
 
 s390:
 	SUITES=s390 scripts/check.sh
+
+s390-upstream:
+	SUITES=s390-upstream scripts/check.sh
 
 s390-kernel:
 	ARCH=s390 scripts/deps.sh
