@@ -5,6 +5,7 @@
 #
 #   make            kernel and test programs
 #   make run        the main job: boot the VM and show the feature
+#                   (make run ARCH=s390: the s390x demo, zPCI on s390-iommu)
 #   make check      every test suite, x86-64 and s390x; ends with
 #                   'N passed, N failed'
 #   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
