@@ -49,13 +49,14 @@ struct shadow_s1_format;
  * struct iommufd_shadow_stats - Counters of one shadow, readable by tests
  * @syncs: Ranges synced (allocation, invalidation entries, refreshes)
  * @flushes: IOTLB flushes issued (one per sync or zap that unmapped)
- * @map_calls: iommu_map() calls
+ * @map_calls: iommu_map_nosync() calls
  * @unmap_calls: iommu_unmap_fast() calls
  * @pages_mapped: 4 KiB pages mapped into the shadow
  * @pages_unmapped: 4 KiB pages unmapped from the shadow
  * @zaps: Stage-2 unmap notifications that touched this shadow
  * @errors: Syncs that ended with an error
  * @records: Records held now (mapped runs and stage-1 table pages)
+ * @map_syncs: iommu_sync_map() calls (one per sync that mapped)
  */
 struct iommufd_shadow_stats {
 	u64 syncs;
@@ -67,6 +68,7 @@ struct iommufd_shadow_stats {
 	u64 zaps;
 	u64 errors;
 	u64 records;
+	u64 map_syncs;
 };
 
 /**

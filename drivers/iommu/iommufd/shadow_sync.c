@@ -23,7 +23,11 @@
  * translate alike are left alone (no unmap/map of unchanged entries, so DMA
  * in flight through them never faults), parts that differ are unmapped and
  * mapped anew, holes are unmapped. Unmaps are gathered and the IOTLB is
- * flushed once at the end of the sync. Map calls cover OA runs whose host
+ * flushed once at the end of the sync; maps are made with
+ * iommu_map_nosync() and made usable by one iommu_sync_map() over their
+ * span, also at the end (one refresh, an RPCIT on s390, per guest
+ * invalidation instead of one per map call). A one-page record that only
+ * changes target is updated in place. Map calls cover OA runs whose host
  * pages are contiguous, but never a whole aligned 2 MiB block, so that no
  * driver builds a large leaf there and every later unmap of a sub-range is
  * exact.
@@ -37,7 +41,9 @@
  * shows its area with pages and without prevent_access; from then until
  * shadow->lock is dropped the area cannot be unpinned, because the unmapper
  * has to take shadow->lock first, and when it does it finds and zaps what
- * the engine installed. Guest table pages are read the same way: directly
+ * the engine installed. So an area accepted once stays usable for the rest
+ * of the sync, and the sync remembers the last one it accepted instead of
+ * looking it up for every run. Guest table pages are read the same way: directly
  * through the kernel mapping of the pinned page, valid while shadow->lock
  * is held. So no shadow entry outlives the pin of the page it points to,
  * no new pin is ever taken (I3) and KVM is never asked.
@@ -111,17 +117,31 @@ struct shadow_resv {
  * @shadow: The shadow
  * @gather: Unmaps not yet flushed
  * @unmapped: Something was unmapped: flush at the end
+ * @mapped: Something was mapped: iommu_sync_map() at the end
+ * @may_fail: A sync, which reports errors; a zap or clear must not fail
+ * @area_ok: @area_* hold a parent area accepted by this sync
  * @work: Units of work since the last yield
  * @gen: Generation of this sync, for table records
- * @may_fail: A sync, which reports errors; a zap or clear must not fail
+ * @map_first: First IOVA mapped by this sync
+ * @map_last: Last IOVA mapped by this sync
+ * @area_first: First IOVA of the last parent area accepted
+ * @area_last: Last IOVA of that area
+ * @area_prot: Its IOMMU_READ / IOMMU_WRITE
  */
 struct shadow_sync {
 	struct iommufd_hwpt_shadow *shadow;
 	struct iommu_iotlb_gather gather;
 	bool unmapped;
+	bool mapped;
 	bool may_fail;
+	bool area_ok;
 	unsigned int work;
 	u64 gen;
+	u64 map_first;
+	u64 map_last;
+	u64 area_first;
+	u64 area_last;
+	u32 area_prot;
 };
 
 static atomic64_t shadow_gen = ATOMIC64_INIT(0);
@@ -146,15 +166,72 @@ static void shadow_sync_init(struct shadow_sync *sync,
 	iommu_iotlb_gather_init(&sync->gather);
 }
 
-/* One IOTLB flush for everything the sync or zap unmapped */
-static void shadow_sync_finish(struct shadow_sync *sync)
+static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last);
+
+/*
+ * One IOTLB flush for everything the sync or zap unmapped, then one
+ * iommu_sync_map() over what it mapped. If the driver cannot sync the new
+ * mappings, the device may not see them while the records say they are
+ * there, and no later sync would map them again: unmap the span instead
+ * (always safe) and fail.
+ */
+static int shadow_sync_finish(struct shadow_sync *sync)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	int rc = 0;
 
-	if (!sync->unmapped)
-		return;
-	iommu_iotlb_sync(shadow->common.domain, &sync->gather);
-	shadow->stats.flushes++;
+	if (sync->mapped) {
+		rc = iommu_sync_map(shadow->common.domain, sync->map_first,
+				    sync->map_last - sync->map_first + 1);
+		shadow->stats.map_syncs++;
+		if (rc) {
+			sync->may_fail = false;
+			shadow_unmap_range(sync, sync->map_first,
+					   sync->map_last);
+		}
+	}
+	if (sync->unmapped) {
+		iommu_iotlb_sync(shadow->common.domain, &sync->gather);
+		shadow->stats.flushes++;
+	}
+	return rc;
+}
+
+/* Map [iova, iova + len) -> phys; iommu_sync_map() comes at the end */
+static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
+			    phys_addr_t phys, u64 len, u32 prot)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	int rc;
+
+	rc = iommu_map_nosync(shadow->common.domain, iova, phys, len, prot,
+			      GFP_KERNEL_ACCOUNT);
+	shadow->stats.map_calls++;
+	if (rc)
+		return rc;
+	if (!sync->mapped) {
+		sync->mapped = true;
+		sync->map_first = iova;
+		sync->map_last = iova + len - 1;
+	} else {
+		sync->map_first = min(sync->map_first, iova);
+		sync->map_last = max(sync->map_last, iova + len - 1);
+	}
+	return 0;
+}
+
+/* Unmap [iova, iova + len), which the shadow maps; flushed at the end */
+static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	size_t unmapped;
+
+	unmapped = iommu_unmap_fast(shadow->common.domain, iova, len,
+				    &sync->gather);
+	WARN_ON_ONCE(unmapped != len);
+	sync->unmapped = true;
+	shadow->stats.unmap_calls++;
+	shadow->stats.pages_unmapped += len / SHADOW_PAGE_SIZE;
 }
 
 static int __must_check shadow_yield(struct shadow_sync *sync)
@@ -223,7 +300,6 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 	u64 m_first = map->iova.start, m_last = map->iova.last;
 	u64 m_oa = map->oa.start;
 	struct shadow_map *right = NULL;
-	size_t unmapped;
 
 	if (last < m_last) {
 		right = shadow_map_alloc(shadow, sync->may_fail);
@@ -235,13 +311,7 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 		}
 	}
 
-	unmapped = iommu_unmap_fast(shadow->common.domain, first,
-				    last - first + 1, &sync->gather);
-	WARN_ON_ONCE(unmapped != last - first + 1);
-	sync->unmapped = true;
-	shadow->stats.unmap_calls++;
-	shadow->stats.pages_unmapped += (last - first + 1) / SHADOW_PAGE_SIZE;
-
+	shadow_unmap_pages(sync, first, last - first + 1);
 	shadow_map_remove(shadow, map);
 	if (right) {
 		right->iova.start = last + 1;
@@ -332,23 +402,34 @@ static int shadow_record(struct iommufd_hwpt_shadow *shadow, u64 iova,
 /*
  * Look up the parent IOAS area holding @oa. Returns its last IOVA and
  * permission, or -ENXIO when nothing is mapped there or the area is being
- * unmapped. See the locking argument at the top of the file.
+ * unmapped. See the locking argument at the top of the file: an area
+ * accepted by this sync stays usable until shadow->lock is dropped.
  */
-static int shadow_parent_area(struct iommufd_hwpt_shadow *shadow, u64 oa,
+static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 			      u64 *area_last, u32 *prot)
 {
-	struct io_pagetable *iopt = shadow->iopt;
+	struct io_pagetable *iopt = sync->shadow->iopt;
 	struct iopt_area *area;
 	int rc = -ENXIO;
 
-	lockdep_assert_held(&shadow->lock);
+	lockdep_assert_held(&sync->shadow->lock);
+	if (sync->area_ok && oa >= sync->area_first &&
+	    oa <= sync->area_last) {
+		*area_last = sync->area_last;
+		*prot = sync->area_prot;
+		return 0;
+	}
 	if (oa > ULONG_MAX)
 		return -ENXIO;
 	down_read(&iopt->iova_rwsem);
 	area = iopt_area_iter_first(iopt, oa, oa);
 	if (area && area->pages && !area->prevent_access) {
-		*area_last = iopt_area_last_iova(area);
-		*prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
+		sync->area_ok = true;
+		sync->area_first = iopt_area_iova(area);
+		sync->area_last = iopt_area_last_iova(area);
+		sync->area_prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
+		*area_last = sync->area_last;
+		*prot = sync->area_prot;
 		rc = 0;
 	}
 	up_read(&iopt->iova_rwsem);
@@ -393,9 +474,7 @@ static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
 			len += SHADOW_PAGE_SIZE;
 		}
 
-		rc = iommu_map(shadow->common.domain, iova, phys, len, prot,
-			       GFP_KERNEL_ACCOUNT);
-		shadow->stats.map_calls++;
+		rc = shadow_map_pages(sync, iova, phys, len, prot);
 		if (rc)
 			return rc;
 		rc = shadow_record(shadow, iova, iova + len - 1, oa, prot);
@@ -414,6 +493,52 @@ static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
 		if (rc)
 			return rc;
 	}
+}
+
+/*
+ * Point the one-page record @map at @oa with @prot instead, reusing the
+ * record: the common case of a guest retargeting scattered pages costs no
+ * allocation and no change to the IOVA tree. On error the page is left
+ * unmapped and the record freed, as the general path would leave it.
+ */
+static int shadow_retarget_page(struct shadow_sync *sync,
+				struct shadow_map *map, u64 oa, u32 prot)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 iova = map->iova.start;
+	phys_addr_t phys;
+	int rc;
+
+	shadow_unmap_pages(sync, iova, SHADOW_PAGE_SIZE);
+	interval_tree_remove(&map->oa, &shadow->maps_oa);
+	rc = shadow_parent_phys(shadow, oa, &phys);
+	if (!rc)
+		rc = shadow_map_pages(sync, iova, phys, SHADOW_PAGE_SIZE, prot);
+	if (rc) {
+		interval_tree_remove(&map->iova, &shadow->maps_iova);
+		kfree(map);
+		shadow->nr_records--;
+		return rc;
+	}
+	map->oa.start = oa;
+	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
+	map->prot = prot;
+	interval_tree_insert(&map->oa, &shadow->maps_oa);
+	shadow->stats.pages_mapped++;
+	return 0;
+}
+
+/* Whether the record left of @map continues @oa, @prot: then merge instead */
+static bool shadow_continues_left(struct shadow_map *map, u64 oa, u32 prot)
+{
+	struct rb_node *prev = rb_prev(&map->iova.rb);
+	struct shadow_map *left;
+
+	if (!prev)
+		return false;
+	left = to_map(rb_entry(prev, struct interval_tree_node, rb));
+	return left->iova.last + 1 == map->iova.start && left->prot == prot &&
+	       left->oa.last + 1 == oa;
 }
 
 /*
@@ -452,6 +577,17 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		seg_last = min(node->last, last);
 		if (map->prot != prot ||
 		    map->oa.start + (cur - node->start) != oa + (cur - iova)) {
+			u64 new_oa = oa + (cur - iova);
+
+			if (node->start == cur && node->last == seg_last &&
+			    seg_last - cur + 1 == SHADOW_PAGE_SIZE &&
+			    !shadow_continues_left(map, new_oa, prot)) {
+				rc = shadow_retarget_page(sync, map, new_oa,
+							  prot);
+				if (rc)
+					return rc;
+				goto next;
+			}
 			rc = shadow_unmap_part(sync, map, cur, seg_last);
 			if (rc)
 				return rc;
@@ -460,6 +596,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 			if (rc)
 				return rc;
 		}
+next:
 		if (seg_last == last)
 			return 0;
 		cur = seg_last + 1;
@@ -522,7 +659,7 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 		if (shadow_resv_clip(shadow, iova, run->last, &seg_last)) {
 			rc = shadow_unmap_range(sync, iova, seg_last);
 		} else {
-			rc = shadow_parent_area(shadow, oa, &area_last,
+			rc = shadow_parent_area(sync, oa, &area_last,
 						&area_prot);
 			if (rc) {
 				/* The failing page must not stay mapped */
@@ -632,7 +769,7 @@ static const u64 *shadow_table(void *ctx, u64 gpa, u64 iova, u64 last,
 	rc = shadow_yield(sync);
 	if (rc)
 		return ERR_PTR(rc);
-	rc = shadow_parent_area(shadow, gpa, &area_last, &prot);
+	rc = shadow_parent_area(sync, gpa, &area_last, &prot);
 	if (rc || !(prot & IOMMU_READ))
 		return ERR_PTR(-ENXIO);
 	if (shadow_parent_phys(shadow, gpa & PAGE_MASK, &phys) ||
@@ -670,7 +807,7 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 		.ops = &shadow_walk_ops,
 	};
 	struct shadow_sync sync;
-	int rc;
+	int rc, rc2;
 
 	shadow_sync_init(&sync, shadow, true);
 	walk.ctx = &sync;
@@ -679,7 +816,9 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 		shadow_drop_stale_tables(&sync, iova, last);
 	else if (walk.done > iova)
 		shadow_drop_stale_tables(&sync, iova, walk.done - 1);
-	shadow_sync_finish(&sync);
+	rc2 = shadow_sync_finish(&sync);
+	if (!rc)
+		rc = rc2;
 	shadow->stats.syncs++;
 	if (rc)
 		shadow->stats.errors++;

@@ -12,13 +12,13 @@
 #   sync/ent    sync Ir / N
 #   walk/ent    shadow_s390_format.walk() alone over the same range (no-op
 #               emit, trivial table lookup) / N
-#   drv/ent     of the sync: the fake IOMMU driver (iommu_map,
+#   drv/ent     of the sync: the fake IOMMU driver (iommu_map_nosync,
 #               iommu_unmap_fast, iommu_iova_to_phys, iommu_iotlb_sync,
 #               inclusive) / N - the world's cost, not the engine's
 #   alloc/ent   of the sync: kzalloc/kfree (libc calloc/free here) / N
 #   engine/ent  sync - walk - drv - alloc, per entry: the engine's own
 #               planning (records, interval trees, callbacks)
-#   maps        iommu_map calls of the sync
+#   maps        iommu_map_nosync calls of the sync
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,7 +74,7 @@ for n in "${sizes[@]}"; do
 		walk_f=$(grep -l '^desc: Trigger: Client Request: walk' "$pre".*.*)
 		s=$(total "$sync_f")
 		w=$(total "$walk_f")
-		d=$(incl "$sync_f" 'iommu_map|iommu_unmap_fast|iommu_iova_to_phys|iommu_iotlb_sync')
+		d=$(incl "$sync_f" 'iommu_map_nosync|iommu_sync_map|iommu_unmap_fast|iommu_iova_to_phys|iommu_iotlb_sync')
 		a=$(incl "$sync_f" 'kshim_kzalloc|kshim_kfree')
 		maps=$(sed -n 's/.* map_calls \([0-9]*\) .*/\1/p' <<<"$info")
 		awk -v n="$n" -v l="$layout" -v s="$s" -v w="$w" -v d="$d" \

@@ -18,7 +18,9 @@
  *           (phys, prot) in a hash table. Like a real driver it refuses a
  *           map over a mapped IOVA and an unmap of a hole (both recorded
  *           failures), and it keeps a list of unmapped-but-not-flushed
- *           ranges (the IOTLB) that iommu_iotlb_sync() must cover.
+ *           ranges (the IOTLB) that iommu_iotlb_sync() must cover, and
+ *           one of mapped-but-not-synced ranges (iommu_map_nosync()) that
+ *           iommu_sync_map() must cover before the engine returns.
  */
 #ifndef IOMMUFD_SHADOW_SYNC_WORLD_H
 #define IOMMUFD_SHADOW_SYNC_WORLD_H
@@ -72,6 +74,7 @@ struct fake_stats {
 	unsigned long pages_mapped;
 	unsigned long pages_unmapped;
 	unsigned long iova_to_phys_calls;
+	unsigned long map_syncs;
 };
 
 #endif

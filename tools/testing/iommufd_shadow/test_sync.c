@@ -149,6 +149,7 @@ static struct dom_slot *dom_tab;
 static unsigned long dom_count;
 static struct fake_stats fs;
 static unsigned long fake_map_fail_nth;	/* fail the Nth map from now */
+static int fake_sync_map_err;		/* iommu_sync_map() fails with it */
 
 #define MAP_LOG	4096
 static struct map_call map_log[MAP_LOG];
@@ -159,6 +160,12 @@ static struct {
 	u64 iova, last;
 } *pend;
 static unsigned long nr_pend, pend_cap;
+
+/* Mapped, not yet synced (iommu_map_nosync()): [iova, last] ranges */
+static struct {
+	u64 iova, last;
+} *pmap;
+static unsigned long nr_pmap, pmap_cap;
 
 /* Concurrency: called at cond_resched() and iommu_map() (no iova_rwsem) */
 static void (*tick_hook)(void);
@@ -388,28 +395,28 @@ static bool shadow_locked(void)
 	return W.sh.lock.__shim_held;
 }
 
-int iommu_map(struct iommu_domain *domain, unsigned long iova,
-	      phys_addr_t paddr, size_t size, int prot, unsigned int gfp)
+int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova,
+		     phys_addr_t paddr, size_t size, int prot, unsigned int gfp)
 {
 	u64 block = ALIGN((u64)iova, (u64)SZ_2M);
 
 	(void)gfp;
 	if (domain != &shadow_domain) {
-		W_FAIL("iommu_map() on the %s domain", domain->name);
+		W_FAIL("iommu_map_nosync() on the %s domain", domain->name);
 		return -EINVAL;
 	}
 	if (!shadow_locked())
-		W_FAIL("iommu_map() without shadow->lock");
+		W_FAIL("iommu_map_nosync() without shadow->lock");
 	if (!size || (iova | paddr | size) & 0xfff || iova + size - 1 < iova) {
-		W_FAIL("iommu_map(%#llx, %#llx, %#zx): misaligned",
+		W_FAIL("iommu_map_nosync(%#llx, %#llx, %#zx): misaligned",
 		       ull(iova), ull(paddr), size);
 		return -EINVAL;
 	}
 	if (!prot || prot & ~(IOMMU_READ | IOMMU_WRITE))
-		W_FAIL("iommu_map(%#llx) prot %#x", ull(iova), prot);
+		W_FAIL("iommu_map_nosync(%#llx) prot %#x", ull(iova), prot);
 	if (block >= iova && block + SZ_2M - 1 >= block &&
 	    block + SZ_2M - 1 <= iova + size - 1)
-		W_FAIL("iommu_map(%#llx, size %#zx) covers the whole 2 MiB block at %#llx",
+		W_FAIL("iommu_map_nosync(%#llx, size %#zx) covers the whole 2 MiB block at %#llx",
 		       ull(iova), size, ull(block));
 	fs.map_calls++;
 	map_log[map_log_nr++ % MAP_LOG] = (struct map_call){ iova, size, paddr };
@@ -423,7 +430,7 @@ int iommu_map(struct iommu_domain *domain, unsigned long iova,
 		unsigned long pfn = (paddr + off) >> 12;
 
 		if (dom_find(iova + off)) {
-			W_FAIL("iommu_map() over mapped IOVA %#llx",
+			W_FAIL("iommu_map_nosync() over mapped IOVA %#llx",
 			       ull(iova + off));
 			while (off) {
 				off -= 4096;
@@ -432,11 +439,45 @@ int iommu_map(struct iommu_domain *domain, unsigned long iova,
 			return -EEXIST;
 		}
 		if (pfn >= HOST_PAGES || !host[pfn].mem)
-			W_FAIL("iommu_map(%#llx) of host page %#lx, which is not pinned",
+			W_FAIL("iommu_map_nosync(%#llx) of host page %#lx, which is not pinned",
 			       ull(iova + off), pfn);
 		dom_insert(iova + off, paddr + off, prot);
 	}
 	fs.pages_mapped += size >> 12;
+	if (nr_pmap == pmap_cap) {
+		pmap_cap = pmap_cap ? pmap_cap * 2 : 64;
+		pmap = realloc(pmap, pmap_cap * sizeof(*pmap));
+		if (!pmap)
+			abort();
+	}
+	pmap[nr_pmap].iova = iova;
+	pmap[nr_pmap++].last = iova + size - 1;
+	return 0;
+}
+
+/* Mappings are usable once a sync covers them; others stay pending */
+int iommu_sync_map(struct iommu_domain *domain, unsigned long iova,
+		   size_t size)
+{
+	u64 last = (u64)iova + size - 1;
+	unsigned long i, kept = 0;
+
+	if (domain != &shadow_domain) {
+		W_FAIL("iommu_sync_map() on the %s domain", domain->name);
+		return -EINVAL;
+	}
+	if (!shadow_locked())
+		W_FAIL("iommu_sync_map() without shadow->lock");
+	if (!size || (iova | size) & 0xfff)
+		W_FAIL("iommu_sync_map(%#llx, %#zx): misaligned", ull(iova),
+		       size);
+	fs.map_syncs++;
+	if (fake_sync_map_err)
+		return fake_sync_map_err;
+	for (i = 0; i < nr_pmap; i++)
+		if (pmap[i].iova < iova || pmap[i].last > last)
+			pmap[kept++] = pmap[i];
+	nr_pmap = kept;
 	return 0;
 }
 
@@ -474,8 +515,15 @@ size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova,
 			if (!pend)
 				abort();
 		}
+		unsigned long kept = 0;
+
 		pend[nr_pend].iova = iova;
 		pend[nr_pend++].last = iova + done - 1;
+		/* A mapping unmapped before its sync no longer needs one */
+		for (unsigned long i = 0; i < nr_pmap; i++)
+			if (pmap[i].iova < iova || pmap[i].last > iova + done - 1)
+				pmap[kept++] = pmap[i];
+		nr_pmap = kept;
 		gather->start = min(gather->start, (unsigned long)iova);
 		gather->end = max(gather->end, (unsigned long)(iova + done - 1));
 	}
@@ -554,8 +602,10 @@ static void world_init(unsigned int dt, u64 ap_start, u64 ap_size, u64 seed)
 	host_cursor = 1;
 	host_used = 0;
 	nr_pend = 0;
+	nr_pmap = 0;
 	map_log_nr = 0;
 	fake_map_fail_nth = 0;
+	fake_sync_map_err = 0;
 	tick_hook = NULL;
 	kshim_reset_injection();
 	kshim_resched_hook = world_tick;
@@ -612,7 +662,7 @@ static bool world_fini(void)
 	mutex_unlock(&W.sh.lock);
 	shadow_free_records(&W.sh);
 	mutex_destroy(&W.sh.lock);
-	if (dom_count || nr_pend) {
+	if (dom_count || nr_pend || nr_pmap) {
 		printf("# teardown: %lu entries, %lu unflushed ranges left\n",
 		       dom_count, nr_pend);
 		ok = false;
@@ -898,10 +948,17 @@ static bool check_flush(void)
 	unsigned long unmaps = fs.unmap_calls - call_before.unmap_calls;
 	unsigned long flushes = fs.flushes - call_before.flushes;
 
+	unsigned long mapped = fs.pages_mapped - call_before.pages_mapped;
+	unsigned long syncs = fs.map_syncs - call_before.map_syncs;
+
 	if (nr_pend)
 		WHY("%lu unmapped ranges not flushed", nr_pend);
 	if (flushes != (unmaps ? 1 : 0))
 		WHY("%lu flushes for %lu unmap calls", flushes, unmaps);
+	if (nr_pmap)
+		WHY("%lu mapped ranges not synced", nr_pmap);
+	if (syncs != (mapped ? 1 : 0))
+		WHY("%lu map syncs for %lu pages mapped", syncs, mapped);
 	return true;
 }
 
@@ -1616,6 +1673,77 @@ static bool test_split_enomem(void)
 	T_ASSERT_EQ(dom_count, 64);
 	T_ASSERT_EQ(e_sync(AP + 0x5000, AP + 0x5fff), 0);
 	T_EXACT(W.ap_start, W.ap_last);
+	return true;
+}
+
+/*
+ * A guest retargeting scattered pages: each one-page record is updated in
+ * place (no allocation, no record freed), one map sync for all of them; a
+ * page whose new target continues its left neighbour merges into it.
+ */
+static bool test_retarget_in_place(void)
+{
+	unsigned long records, allocs;
+
+	unit_world();
+	for (int i = 0; i < 32; i++)
+		g_map(AP + i * 0x1000, DATA_GPA + i * 0x3000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	records = W.sh.nr_records;
+	allocs = kshim_alloc_calls;
+	for (int i = 0; i < 32; i++)
+		g_map(AP + i * 0x1000, DATA_GPA + 0x100000 + i * 0x3000,
+		      i & 1 ? IOMMU_READ : 0);
+	call_before = fs;
+	T_ASSERT_EQ(e_sync(AP, AP + 32 * 0x1000 - 1), 0);
+	T_OK();
+	T_ASSERT(check_flush());
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(W.sh.nr_records, records);
+	T_ASSERT_EQ(kshim_alloc_calls, allocs);
+	T_ASSERT_EQ(fs.map_calls - call_before.map_calls, 32);
+	T_ASSERT_EQ(fs.map_syncs - call_before.map_syncs, 1);
+	T_ASSERT_EQ(fs.flushes - call_before.flushes, 1);
+
+	/* Pages 4 and 5 now continue page 3: one record for 3..5 */
+	g_map(AP + 4 * 0x1000, DATA_GPA + 0x100000 + 3 * 0x3000 + 0x1000,
+	      IOMMU_READ);
+	g_map(AP + 5 * 0x1000, DATA_GPA + 0x100000 + 3 * 0x3000 + 0x2000,
+	      IOMMU_READ);
+	T_ASSERT_EQ(e_sync(AP, AP + 32 * 0x1000 - 1), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(W.sh.nr_records, records - 2);
+	return true;
+}
+
+/*
+ * The driver cannot sync new mappings (an RPCIT refused): the records say
+ * mapped but the device would not see them, and no later sync would map
+ * them again. The sync unmaps what it mapped and fails; a retry is exact.
+ */
+static bool test_sync_map_fails(void)
+{
+	unit_world();
+	for (int i = 0; i < 16; i++)
+		g_map(AP + i * 0x2000, DATA_GPA + i * 0x3000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	for (int i = 0; i < 16; i++)
+		g_map(AP + i * 0x2000, DATA_GPA + 0x100000 + i * 0x3000, 0);
+	g_map(AP + 0x40000, DATA_GPA, 0);
+	fake_sync_map_err = -EIO;
+	call_before = fs;
+	T_ASSERT_EQ(e_sync(AP, AP + 0x40fff), -EIO);
+	fake_sync_map_err = 0;
+	T_OK();
+	T_ASSERT_EQ(nr_pmap, 0);
+	T_ASSERT_EQ(nr_pend, 0);
+	T_ASSERT_EQ(dom_count, 0);
+	T_ASSERT_EQ(e_sync(AP, AP + 0x40fff), 0);
+	T_OK();
+	T_ASSERT(check_flush());
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(dom_count, 17);
 	return true;
 }
 
@@ -2465,6 +2593,8 @@ int main(void)
 	RUN(test_fatal_signal);
 	RUN(test_fail_nth);
 	RUN(test_split_enomem);
+	RUN(test_retarget_in_place);
+	RUN(test_sync_map_fails);
 	RUN(test_unmap_races_sync);
 	RUN(test_top_of_iova_space);
 	RUN(test_random_st_root);

@@ -307,10 +307,15 @@ TEST_F(shadow, map_check_and_invalidate)
 	check_mapped(id, IOVA + 2 * PG, PG, DATA_GPA + 9 * PG, false);
 	check_mapped(id, IOVA + 3 * PG, PG, DATA_GPA + 8 * PG, false);
 
-	/* One flush for that invalidation, which unmapped */
+	/*
+	 * One flush for that invalidation, which unmapped, and one sync of
+	 * the new mappings (alloc mapped too: two), however many map calls
+	 */
 	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
 	ASSERT_EQ(2, st.syncs);
 	ASSERT_EQ(1, st.flushes);
+	ASSERT_EQ(2, st.map_syncs);
+	ASSERT_LE(4, st.map_calls);
 
 	/* An invalidation that changes nothing unmaps and maps nothing */
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 64 * PG));
@@ -318,6 +323,7 @@ TEST_F(shadow, map_check_and_invalidate)
 	ASSERT_EQ(st.map_calls, st2.map_calls);
 	ASSERT_EQ(st.unmap_calls, st2.unmap_calls);
 	ASSERT_EQ(st.flushes, st2.flushes);
+	ASSERT_EQ(st.map_syncs, st2.map_syncs);
 
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
 	test_ioctl_destroy(id);
@@ -350,6 +356,7 @@ TEST_F(shadow, contiguous_runs_coalesce)
 	ASSERT_EQ(3, st.map_calls);
 	ASSERT_EQ(66, st.pages_mapped);
 	ASSERT_EQ(0, st.flushes);
+	ASSERT_EQ(1, st.map_syncs);
 	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 64 * PG, huge, false));
 	check_mapped(id, IOVA + 128 * PG, PG, DATA_GPA, false);
 	check_mapped(id, IOVA + 129 * PG, PG, DATA_GPA + 2 * PG, false);

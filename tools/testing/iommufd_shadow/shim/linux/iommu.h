@@ -52,8 +52,10 @@ struct iommu_resv_region {
 	enum iommu_resv_type type;
 };
 
-int iommu_map(struct iommu_domain *domain, unsigned long iova,
-	      phys_addr_t paddr, size_t size, int prot, unsigned int gfp);
+int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova,
+		     phys_addr_t paddr, size_t size, int prot, unsigned int gfp);
+int iommu_sync_map(struct iommu_domain *domain, unsigned long iova,
+		   size_t size);
 size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova,
 			size_t size, struct iommu_iotlb_gather *iotlb_gather);
 void iommu_iotlb_sync(struct iommu_domain *domain,
