@@ -17,16 +17,13 @@
 #                   kernel and tests, run tests/vm-s390.list (s390-mock) and
 #                   tests/vm-s390-zpci.list (s390) in qemu-system-s390x (also:
 #                   ARCH=s390 make vm|vm-run PROFILE=s390|s390-mock)
-#   make s390-upstream  on demand: the base's own iommufd selftests on the
-#                   s390x mock (tests/vm-s390-upstream.list)
 #   make s390-kernel  only cross-build the s390x kernel (with the feature)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-upstream \
-	s390-kernel clean
+.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-kernel clean
 
 all: tests
 
@@ -58,9 +55,6 @@ vm-run: tests
 
 s390:
 	SUITES=s390 scripts/check.sh
-
-s390-upstream:
-	SUITES=s390-upstream scripts/check.sh
 
 s390-kernel:
 	ARCH=s390 scripts/deps.sh
