@@ -97,7 +97,8 @@ static void show(const char *what, unsigned int pg, size_t off)
 	int i, n = 0;
 
 	for (i = 0; i < 16; i++)
-		n += snprintf(hex + n, sizeof(hex) - n, "%02x ", p[i]);
+		n += snprintf(hex + n, sizeof(hex) - n, "%s%02x", i ? " " : "",
+			      p[i]);
 	printf("   %-6s GPA 0x%llx: %s\n", what,
 	       (unsigned long long)gpa(pg) + off, hex);
 }
