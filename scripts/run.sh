@@ -24,7 +24,7 @@ rc=0
 # The demo quotes the kernel's lines itself: show only its own output (the
 # full console, which the runner checks for kernel reports, is in the log).
 set -o pipefail
-"$TOP/scripts/vm.sh" -p $profile -t 600 -l "$BUILD/run$sfx.log" "$list" |
+"$TOP/scripts/vm.sh" -p "$profile" -t 600 -l "$BUILD/run$sfx.log" "$list" |
 	grep -Ev '^\[ *[0-9]+\.[0-9]+\] |^qemu-system|^@@@' || rc=$?
 case $rc in
 0) log "demo finished: every step as expected (console log: $BUILD/run$sfx.log)" ;;
