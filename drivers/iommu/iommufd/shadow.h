@@ -57,6 +57,7 @@ struct shadow_s1_format;
  * @errors: Syncs that ended with an error
  * @records: Records held now (mapped runs and stage-1 table pages)
  * @map_syncs: iommu_sync_map() calls (one per sync that mapped)
+ * @leaf_breaks: Leaf-size blocks unmapped whole and partly mapped again
  */
 struct iommufd_shadow_stats {
 	u64 syncs;
@@ -69,6 +70,7 @@ struct iommufd_shadow_stats {
 	u64 errors;
 	u64 records;
 	u64 map_syncs;
+	u64 leaf_breaks;
 };
 
 /**
@@ -182,6 +184,7 @@ static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
 
 /* Sync engine (shadow_sync.c) */
 extern unsigned long iommufd_shadow_max_records;
+u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova);
 void shadow_init_records(struct iommufd_hwpt_shadow *shadow);
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
 void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
