@@ -307,9 +307,11 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	shadow->aperture_start = data.aperture_start;
 	shadow->aperture_last = data.aperture_last;
 	mutex_init(&shadow->lock);
-	shadow_init_records(shadow);
 	INIT_LIST_HEAD(&shadow->iopt_item);
 	INIT_LIST_HEAD(&shadow->kvm_item);
+	rc = shadow_init_records(shadow);
+	if (rc)
+		goto out_abort;
 
 	if (ops->domain_alloc_user) {
 		domain = ops->domain_alloc_user(idev->dev, 0, NULL, NULL);

@@ -88,7 +88,11 @@ struct iommufd_shadow_stats {
  * @lock: Serializes sync, zap and reserved-region changes; protects all
  *	below
  * @maps_iova: Mapped runs by IOVA (struct shadow_map)
- * @maps_oa: The same runs by output address, the reverse map for zaps
+ * @maps_oa: The runs longer than one page by output address, the reverse
+ *	map for zaps
+ * @oa_hash: One-page runs, hashed by the 2 MiB block of their output
+ *	address: the reverse map for them, cheaper to keep up than @maps_oa
+ *	for a guest that retargets scattered pages
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
@@ -114,6 +118,7 @@ struct iommufd_hwpt_shadow {
 	struct mutex lock; /* see the lock order at the top of this file */
 	struct rb_root_cached maps_iova;
 	struct rb_root_cached maps_oa;
+	struct hlist_head *oa_hash;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
 	struct rb_root_cached resv;
@@ -185,7 +190,7 @@ static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
 /* Sync engine (shadow_sync.c) */
 extern unsigned long iommufd_shadow_max_records;
 u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova);
-void shadow_init_records(struct iommufd_hwpt_shadow *shadow);
+int shadow_init_records(struct iommufd_hwpt_shadow *shadow);
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
 void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
 void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first,

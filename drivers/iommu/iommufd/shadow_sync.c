@@ -11,8 +11,11 @@
  *
  *  - a map record (struct shadow_map) is one IOVA range mapped in the
  *    shadow, OA (guest physical) contiguous, with one permission. It sits
- *    in two interval trees: by IOVA (to diff a sync against) and by OA, the
- *    reverse map a stage-2 unmap uses to find what points into it;
+ *    in an interval tree by IOVA (to diff a sync against) and in a reverse
+ *    map by OA, which a stage-2 unmap uses to find what points into it: an
+ *    interval tree for runs, a hash of 2 MiB OA blocks for one-page records
+ *    (a guest retargeting scattered pages re-keys one per page, and a hash
+ *    list costs a fraction of an augmented tree's rebalancing);
  *  - a table record (struct shadow_table) is a page of guest memory that
  *    held a stage-1 table, with the IOVA range that table translates, so a
  *    stage-2 unmap of the page drops everything the table described.
@@ -63,6 +66,7 @@
  * (-ENOSPC beyond); walks yield with cond_resched() and stop with -EINTR on
  * a fatal signal.
  */
+#include <linux/hash.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -77,6 +81,9 @@
 #include "shadow_fmt.h"
 
 #define SHADOW_PAGE_SIZE	SZ_4K
+/* Reverse map of one-page records: buckets of 2 MiB OA blocks */
+#define SHADOW_OA_HASH_BITS	12
+#define SHADOW_OA_BLOCK_SHIFT	21
 /* cond_resched() and signal check every this many units of work */
 #define SHADOW_YIELD_EVERY	64
 
@@ -89,12 +96,15 @@ MODULE_PARM_DESC(shadow_max_records,
 /**
  * struct shadow_map - A run mapped in the shadow
  * @iova: [iova.start, iova.last] mapped; node in maps_iova
- * @oa: [oa.start, oa.last] it translates to; node in maps_oa
+ * @oa: [oa.start, oa.last] it translates to; node in maps_oa if longer
+ *	than a page
+ * @oa_link: A one-page record's link in its oa_hash bucket
  * @prot: IOMMU_READ / IOMMU_WRITE it was mapped with
  */
 struct shadow_map {
 	struct interval_tree_node iova;
 	struct interval_tree_node oa;
+	struct hlist_node oa_link;
 	u32 prot;
 };
 
@@ -137,6 +147,8 @@ struct shadow_resv {
  * @area_first: First IOVA of the last parent area accepted
  * @area_last: Last IOVA of that area
  * @area_prot: Its IOMMU_READ / IOMMU_WRITE
+ * @cursor: The last record a sync kept or retargeted, below the IOVA it
+ *	reconciles next (records there are never freed during the sync)
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
@@ -156,19 +168,24 @@ struct shadow_sync {
 	u64 area_first;
 	u64 area_last;
 	u32 area_prot;
+	struct shadow_map *cursor;
 	u64 leaf;
 	u64 nocover;
 };
 
 static atomic64_t shadow_gen = ATOMIC64_INIT(0);
 
-void shadow_init_records(struct iommufd_hwpt_shadow *shadow)
+int shadow_init_records(struct iommufd_hwpt_shadow *shadow)
 {
 	shadow->maps_iova = RB_ROOT_CACHED;
 	shadow->maps_oa = RB_ROOT_CACHED;
 	shadow->tables_gpa = RB_ROOT_CACHED;
 	shadow->tables_iova = RB_ROOT_CACHED;
 	shadow->resv = RB_ROOT_CACHED;
+	shadow->oa_hash = kvcalloc(1U << SHADOW_OA_HASH_BITS,
+				   sizeof(*shadow->oa_hash),
+				   GFP_KERNEL_ACCOUNT);
+	return shadow->oa_hash ? 0 : -ENOMEM;
 }
 
 /* Leaf sizes of a domain; see "Large leaves" at the top of the file */
@@ -300,18 +317,46 @@ static struct shadow_map *to_map(struct interval_tree_node *node)
 	return container_of(node, struct shadow_map, iova);
 }
 
+static struct hlist_head *
+shadow_oa_bucket(struct iommufd_hwpt_shadow *shadow, u64 block)
+{
+	return &shadow->oa_hash[hash_64(block, SHADOW_OA_HASH_BITS)];
+}
+
+/* The reverse map by OA: a one-page record hashed, a run in the tree */
+static void shadow_oa_insert(struct iommufd_hwpt_shadow *shadow,
+			     struct shadow_map *map)
+{
+	if (map->oa.last - map->oa.start == SHADOW_PAGE_SIZE - 1)
+		hlist_add_head(&map->oa_link,
+			       shadow_oa_bucket(shadow, map->oa.start >>
+							SHADOW_OA_BLOCK_SHIFT));
+	else
+		interval_tree_insert(&map->oa, &shadow->maps_oa);
+}
+
+/* Before @map's range changes: it is filed by its current length */
+static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
+			     struct shadow_map *map)
+{
+	if (map->oa.last - map->oa.start == SHADOW_PAGE_SIZE - 1)
+		hlist_del(&map->oa_link);
+	else
+		interval_tree_remove(&map->oa, &shadow->maps_oa);
+}
+
 static void shadow_map_insert(struct iommufd_hwpt_shadow *shadow,
 			      struct shadow_map *map)
 {
 	interval_tree_insert(&map->iova, &shadow->maps_iova);
-	interval_tree_insert(&map->oa, &shadow->maps_oa);
+	shadow_oa_insert(shadow, map);
 }
 
 static void shadow_map_remove(struct iommufd_hwpt_shadow *shadow,
 			      struct shadow_map *map)
 {
 	interval_tree_remove(&map->iova, &shadow->maps_iova);
-	interval_tree_remove(&map->oa, &shadow->maps_oa);
+	shadow_oa_remove(shadow, map);
 }
 
 static void shadow_map_free(struct iommufd_hwpt_shadow *shadow,
@@ -653,20 +698,19 @@ static int shadow_retarget_page(struct shadow_sync *sync,
 	int rc;
 
 	shadow_unmap_pages(sync, iova, SHADOW_PAGE_SIZE);
-	interval_tree_remove(&map->oa, &shadow->maps_oa);
+	shadow_oa_remove(shadow, map);
 	rc = shadow_parent_phys(shadow, oa, &phys);
 	if (!rc)
 		rc = shadow_map_pages(sync, iova, phys, SHADOW_PAGE_SIZE, prot);
 	if (rc) {
 		interval_tree_remove(&map->iova, &shadow->maps_iova);
-		kfree(map);
-		shadow->nr_records--;
+		shadow_map_discard(shadow, map);
 		return rc;
 	}
 	map->oa.start = oa;
 	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
 	map->prot = prot;
-	interval_tree_insert(&map->oa, &shadow->maps_oa);
+	shadow_oa_insert(shadow, map);
 	shadow->stats.pages_mapped++;
 	return 0;
 }
@@ -685,13 +729,36 @@ static bool shadow_continues_left(struct shadow_map *map, u64 oa, u32 prot)
 }
 
 /*
+ * First record intersecting [cur, last]. A sync reconciles in IOVA order,
+ * so it is usually the one after the cursor: one rb_next() instead of a
+ * descent of the tree.
+ */
+static struct interval_tree_node *shadow_first_map(struct shadow_sync *sync,
+						   u64 cur, u64 last)
+{
+	struct shadow_map *c = sync->cursor;
+
+	if (c && c->iova.last < cur) {
+		struct rb_node *rb = rb_next(&c->iova.rb);
+		struct interval_tree_node *node;
+
+		/* Records do not overlap: none after @c, none from @cur on */
+		if (!rb)
+			return NULL;
+		node = rb_entry(rb, struct interval_tree_node, rb);
+		if (node->last >= cur)
+			return node->start <= last ? node : NULL;
+	}
+	return interval_tree_iter_first(&sync->shadow->maps_iova, cur, last);
+}
+
+/*
  * Make the shadow translate [iova, last] to oa with @prot, touching only
  * what differs from the records.
  */
 static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 			    u64 oa, u32 prot)
 {
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 cur = iova;
 
 	while (true) {
@@ -704,7 +771,8 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		rc = shadow_yield(sync);
 		if (rc)
 			return rc;
-		node = interval_tree_iter_first(&shadow->maps_iova, cur, last);
+		node = shadow_first_map(sync, cur, last);
+		sync->cursor = NULL;
 		if (!node)
 			return shadow_install(sync, cur, last, oa + (cur - iova),
 					      prot);
@@ -729,6 +797,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 							  prot);
 				if (rc)
 					return rc;
+				sync->cursor = map;
 				goto next;
 			}
 			rc = shadow_unmap_part(sync, map, cur, seg_last);
@@ -738,6 +807,8 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 					    oa + (cur - iova), prot);
 			if (rc)
 				return rc;
+		} else {
+			sync->cursor = map;
 		}
 next:
 		if (seg_last == last)
@@ -985,6 +1056,45 @@ void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	shadow->stats.records = shadow->nr_records;
 }
 
+/*
+ * Unmap the one-page records pointing into [first, last]: the buckets of
+ * its 2 MiB blocks, or every bucket once if it has more blocks than that.
+ */
+static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 b = first >> SHADOW_OA_BLOCK_SHIFT;
+	u64 b_last = last >> SHADOW_OA_BLOCK_SHIFT;
+	const u64 nr = 1U << SHADOW_OA_HASH_BITS;
+	bool all = b_last - b >= nr, touched = false;
+
+	if (all) {
+		b = 0;
+		b_last = nr - 1;
+	}
+	for (;; b++) {
+		struct hlist_head *head = all ? &shadow->oa_hash[b] :
+					  shadow_oa_bucket(shadow, b);
+		struct shadow_map *map;
+		struct hlist_node *tmp;
+
+		hlist_for_each_entry_safe(map, tmp, head, oa_link) {
+			if (map->oa.last < first || map->oa.start > last)
+				continue;
+			/* One page: no split, no other record touched */
+			shadow_unmap_part(sync, map, map->iova.start,
+					  map->iova.last);
+			touched = true;
+		}
+		if (++sync->work >= SHADOW_YIELD_EVERY) {
+			sync->work = 0;
+			cond_resched();
+		}
+		if (b == b_last)
+			return touched;
+	}
+}
+
 /**
  * shadow_zap_oa() - Drop everything that depends on guest memory
  * @shadow: The shadow, with shadow->lock held
@@ -1014,6 +1124,8 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 				  map->iova.start + (o_last - node->start));
 		touched = true;
 	}
+	if (shadow_zap_pages(&sync, first, last))
+		touched = true;
 	while ((node = interval_tree_iter_first(&shadow->tables_gpa, first,
 						last))) {
 		struct shadow_table *table = to_table_gpa(node);
@@ -1050,6 +1162,8 @@ void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
 		interval_tree_remove(node, &shadow->resv);
 		kfree(container_of(node, struct shadow_resv, node));
 	}
+	kvfree(shadow->oa_hash);
+	shadow->oa_hash = NULL;
 }
 
 /**

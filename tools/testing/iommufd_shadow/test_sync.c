@@ -986,7 +986,33 @@ static bool check_records(void)
 					     map->iova.start) != &map->iova)
 			WHY("OA record %#llx is not in the IOVA tree",
 			    ull(node->start));
+		if (node->last - node->start == 4095)
+			WHY("one-page record %#llx in the OA tree",
+			    ull(map->iova.start));
 		oas++;
+	}
+	/* One-page records: in the OA hash, in the bucket of their block */
+	for (unsigned long b = 0; b < 1UL << SHADOW_OA_HASH_BITS; b++) {
+		struct shadow_map *map;
+		struct hlist_node *tmp;
+
+		hlist_for_each_entry_safe(map, tmp, &sh->oa_hash[b], oa_link) {
+			if (map->oa.last - map->oa.start != 4095)
+				WHY("record %#llx of %#llx bytes in the OA hash",
+				    ull(map->iova.start),
+				    ull(map->oa.last - map->oa.start + 1));
+			if (hash_64(map->oa.start >> SHADOW_OA_BLOCK_SHIFT,
+				    SHADOW_OA_HASH_BITS) != b)
+				WHY("record %#llx in the wrong OA bucket",
+				    ull(map->iova.start));
+			if (interval_tree_iter_first(&sh->maps_iova,
+						     map->iova.start,
+						     map->iova.start) !=
+			    &map->iova)
+				WHY("OA-hashed record %#llx is not in the IOVA tree",
+				    ull(map->iova.start));
+			oas++;
+		}
 	}
 	for (node = interval_tree_iter_first(&sh->tables_gpa, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
@@ -1869,6 +1895,44 @@ static bool test_retarget_in_place(void)
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
 	T_ASSERT_EQ(W.sh.nr_records, records - 2);
+	return true;
+}
+
+/*
+ * The reverse map of one-page records is a hash of 2 MiB OA blocks: a zap
+ * of a range with more blocks than buckets (here 16 GiB) visits every
+ * bucket once instead, and finds the same records.
+ */
+static bool test_zap_wide_range(void)
+{
+	const u64 high = 1ULL << 36;	/* above the tables */
+	u64 first = high + 10 * 0x3000;
+
+	unit_world();
+	area_add(high, 4ULL << 20, IOMMU_READ | IOMMU_WRITE);
+	for (int i = 0; i < 40; i++)
+		g_map(AP + i * 0x2000, high + i * 0x3000, 0);
+	g_map_run(AP + 0x100000, high + 0x200000, 16, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_ASSERT_EQ(dom_count, 56);
+	call_before = fs;
+	mutex_lock(&W.sh.lock);
+	shadow_zap_oa(&W.sh, first, first + (16ULL << 30));
+	mutex_unlock(&W.sh.lock);
+	T_OK();
+	T_ASSERT(check_flush());
+	T_ASSERT_EQ(dom_count, 10);
+	for (int i = 0; i < 40; i++)
+		T_ASSERT_EQ(!!dom_find(AP + i * 0x2000), i < 10);
+	T_ASSERT(!dom_find(AP + 0x100000));
+	/* and a narrow one, through the buckets of its blocks */
+	call_before = fs;
+	mutex_lock(&W.sh.lock);
+	shadow_zap_oa(&W.sh, high + 3 * 0x3000, high + 3 * 0x3000);
+	mutex_unlock(&W.sh.lock);
+	T_OK();
+	T_ASSERT_EQ(dom_count, 9);
+	T_ASSERT(!dom_find(AP + 3 * 0x2000));
 	return true;
 }
 
@@ -2776,6 +2840,7 @@ int main(void)
 	RUN(test_split_enomem);
 	RUN(test_retarget_in_place);
 	RUN(test_sync_map_fails);
+	RUN(test_zap_wide_range);
 	RUN(test_unmap_races_sync);
 	RUN(test_top_of_iova_space);
 	RUN(test_random_st_root);
