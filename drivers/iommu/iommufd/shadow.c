@@ -307,9 +307,11 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	shadow->aperture_start = data.aperture_start;
 	shadow->aperture_last = data.aperture_last;
 	mutex_init(&shadow->lock);
-	shadow_init_records(shadow);
 	INIT_LIST_HEAD(&shadow->iopt_item);
 	INIT_LIST_HEAD(&shadow->kvm_item);
+	rc = shadow_init_records(shadow);
+	if (rc)
+		goto out_abort;
 
 	if (ops->domain_alloc_user) {
 		domain = ops->domain_alloc_user(idev->dev, 0, NULL, NULL);
@@ -687,7 +689,8 @@ out_fput:
  * The floor for benchmarks: map the pages the shadow maps over a range
  * into a fresh paging domain of the device's driver, from host addresses
  * already known (no walk, no stage-2 lookup), coalesced as the engine
- * coalesces, then unmap them with one flush; report the times.
+ * coalesces (large leaves included), then unmap them with one flush;
+ * report the times.
  */
 static int shadow_test_floor(struct iommufd_ucmd *ucmd,
 			     struct iommufd_hwpt_shadow *shadow,
@@ -736,11 +739,12 @@ static int shadow_test_floor(struct iommufd_ucmd *ucmd,
 
 	t0 = ktime_get_ns();
 	for (i = 0; i != npages && !rc;) {
+		u64 max = shadow_map_max_len(domain, iova + i * SHADOW_ALIGN);
 		unsigned long n = 1;
 
 		while (i + n != npages &&
 		       phys[i + n] == phys[i] + n * SHADOW_ALIGN &&
-		       (iova + (i + n) * SHADOW_ALIGN) % SZ_2M != SZ_4K)
+		       (n + 1) * SHADOW_ALIGN <= max)
 			n++;
 		rc = iommu_map(domain, iova + i * SHADOW_ALIGN, phys[i],
 			       n * SHADOW_ALIGN, IOMMU_READ | IOMMU_WRITE,

@@ -57,6 +57,7 @@ struct shadow_s1_format;
  * @errors: Syncs that ended with an error
  * @records: Records held now (mapped runs and stage-1 table pages)
  * @map_syncs: iommu_sync_map() calls (one per sync that mapped)
+ * @leaf_breaks: Leaf-size blocks unmapped whole and partly mapped again
  */
 struct iommufd_shadow_stats {
 	u64 syncs;
@@ -69,6 +70,7 @@ struct iommufd_shadow_stats {
 	u64 errors;
 	u64 records;
 	u64 map_syncs;
+	u64 leaf_breaks;
 };
 
 /**
@@ -86,7 +88,11 @@ struct iommufd_shadow_stats {
  * @lock: Serializes sync, zap and reserved-region changes; protects all
  *	below
  * @maps_iova: Mapped runs by IOVA (struct shadow_map)
- * @maps_oa: The same runs by output address, the reverse map for zaps
+ * @maps_oa: The runs longer than one page by output address, the reverse
+ *	map for zaps
+ * @oa_hash: One-page runs, hashed by the 2 MiB block of their output
+ *	address: the reverse map for them, cheaper to keep up than @maps_oa
+ *	for a guest that retargets scattered pages
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
@@ -112,6 +118,7 @@ struct iommufd_hwpt_shadow {
 	struct mutex lock; /* see the lock order at the top of this file */
 	struct rb_root_cached maps_iova;
 	struct rb_root_cached maps_oa;
+	struct hlist_head *oa_hash;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
 	struct rb_root_cached resv;
@@ -182,7 +189,8 @@ static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
 
 /* Sync engine (shadow_sync.c) */
 extern unsigned long iommufd_shadow_max_records;
-void shadow_init_records(struct iommufd_hwpt_shadow *shadow);
+u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova);
+int shadow_init_records(struct iommufd_hwpt_shadow *shadow);
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
 void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
 void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first,

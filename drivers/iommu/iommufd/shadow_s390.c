@@ -305,6 +305,53 @@ static int s390_read_entry(struct s390_walker *s, unsigned int lvl,
 	return 0;
 }
 
+/*
+ * The page-table level, where a walk spends its time: add the entry at @idx
+ * (within TF..TL) and those after it in one loop, up to the end of the
+ * table, of what the last @ops->table call made readable, or of @last. Sets
+ * *@added_last to the last IOVA added.
+ */
+static int s390_add_ptes(struct s390_walker *s, unsigned int idx, u64 last,
+			 u64 *added_last)
+{
+	struct s390_table_pos *pos = &s->pos[S390_LVL_PT];
+	u64 iova = s->iova, entry, left;
+	unsigned int end;
+	int ret;
+
+	ret = s390_read_entry(s, S390_LVL_PT, idx, &entry);
+	if (ret)
+		return ret;
+	end = min(pos->last, pos->ptr_idx + pos->nr - 1);
+	left = (last >> S390_PAGE_SHIFT) - (iova >> S390_PAGE_SHIFT);
+	if (left < end - idx)
+		end = idx + left;
+
+	for (;;) {
+		u64 piece_last = min(iova | s390_entry_mask(S390_LVL_PT), last);
+		u64 oa = 0;
+		u32 prot = 0;
+
+		if (!(entry & S390_PTE_INVALID)) {
+			prot = pos->prot &
+			       s390_entry_prot(entry, S390_PTE_PROTECTED);
+			oa = (entry & S390_PTE_ADDR_MASK) |
+			     (iova & s390_entry_mask(S390_LVL_PT));
+		}
+		ret = s390_add(s, iova, piece_last, oa, prot);
+		if (ret)
+			return ret;
+		if (idx == end) {
+			*added_last = piece_last;
+			return 0;
+		}
+		idx++;
+		iova = piece_last + 1;
+		entry = be64_to_cpu((__force __be64)
+				    READ_ONCE(pos->ptr[idx - pos->ptr_idx]));
+	}
+}
+
 /* Enter the table of @lvl - 1 that the valid table entry @entry addresses */
 static int s390_descend(struct s390_walker *s, unsigned int lvl, u64 entry)
 {
@@ -354,8 +401,7 @@ static int s390_walk_tables(struct s390_walker *s, unsigned int top,
 	for (;;) {
 		struct s390_table_pos *pos = &s->pos[lvl];
 		unsigned int idx = s390_index(lvl, s->iova);
-		u64 piece_last, entry, oa = 0;
-		u32 prot = 0;
+		u64 piece_last, entry;
 
 		if (idx < pos->first) {
 			/* Below TF: a hole up to the first entry present */
@@ -364,33 +410,31 @@ static int s390_walk_tables(struct s390_walker *s, unsigned int top,
 		} else if (idx > pos->last) {
 			/* Beyond TL: a hole to the end of the table */
 			piece_last = pos->iova + s390_table_mask(lvl);
+		} else if (lvl == S390_LVL_PT) {
+			ret = s390_add_ptes(s, idx, last, &piece_last);
+			if (ret)
+				return ret;
+			goto added;
 		} else {
 			ret = s390_read_entry(s, lvl, idx, &entry);
 			if (ret)
 				return ret;
-			piece_last = s->iova | s390_entry_mask(lvl);
-
-			if (lvl == S390_LVL_PT) {
-				if (!(entry & S390_PTE_INVALID)) {
-					prot = pos->prot &
-					       s390_entry_prot(entry,
-							       S390_PTE_PROTECTED);
-					oa = (entry & S390_PTE_ADDR_MASK) |
-					     (s->iova & s390_entry_mask(lvl));
-				}
-			} else if (!(entry & S390_TE_INVALID)) {
+			if (!(entry & S390_TE_INVALID)) {
 				ret = s390_descend(s, lvl, entry);
 				if (ret)
 					return ret;
 				lvl--;
 				continue;
 			}
+			/* An invalid region or segment entry: a hole */
+			piece_last = s->iova | s390_entry_mask(lvl);
 		}
 
 		piece_last = min(piece_last, last);
-		ret = s390_add(s, s->iova, piece_last, oa, prot);
+		ret = s390_add(s, s->iova, piece_last, 0, 0);
 		if (ret)
 			return ret;
+added:
 		if (piece_last == last)
 			return 0;
 		s->iova = piece_last + 1;

@@ -11,8 +11,11 @@
  *
  *  - a map record (struct shadow_map) is one IOVA range mapped in the
  *    shadow, OA (guest physical) contiguous, with one permission. It sits
- *    in two interval trees: by IOVA (to diff a sync against) and by OA, the
- *    reverse map a stage-2 unmap uses to find what points into it;
+ *    in an interval tree by IOVA (to diff a sync against) and in a reverse
+ *    map by OA, which a stage-2 unmap uses to find what points into it: an
+ *    interval tree for runs, a hash of 2 MiB OA blocks for one-page records
+ *    (a guest retargeting scattered pages re-keys one per page, and a hash
+ *    list costs a fraction of an augmented tree's rebalancing);
  *  - a table record (struct shadow_table) is a page of guest memory that
  *    held a stage-1 table, with the IOVA range that table translates, so a
  *    stage-2 unmap of the page drops everything the table described.
@@ -28,9 +31,19 @@
  * span, also at the end (one refresh, an RPCIT on s390, per guest
  * invalidation instead of one per map call). A one-page record that only
  * changes target is updated in place. Map calls cover OA runs whose host
- * pages are contiguous, but never a whole aligned 2 MiB block, so that no
- * driver builds a large leaf there and every later unmap of a sub-range is
- * exact.
+ * pages are contiguous.
+ *
+ * Large leaves. A driver may build a leaf of any size of the domain's
+ * pgsize_bitmap that a map call covers whole and aligned (in IOVA and host
+ * address), and unmapping part of a leaf is driver-specific (VT-d unmaps
+ * more than asked). The engine lets map calls cover whole aligned blocks of
+ * the smallest size above 4 KiB (the leaf size: 2 MiB on VT-d) but never a
+ * whole aligned block of the next size (1 GiB), and it never unmaps part of
+ * a possible leaf: when the edge of an unmap falls inside a whole leaf-size
+ * block of a record, it unmaps the whole block and maps the rest of it
+ * again with smaller pages ("breaks" the block). The rest's translations do
+ * not change, but DMA through them in that window faults; a guest that
+ * keeps changing single pages of a large run pays this once per block.
  *
  * I1, the locking argument. The parent IOAS unmaps an area in
  * iopt_unmap_iova_range(): under iova_rwsem (write) it sets area->pages to
@@ -53,6 +66,7 @@
  * (-ENOSPC beyond); walks yield with cond_resched() and stop with -EINTR on
  * a fatal signal.
  */
+#include <linux/hash.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -67,8 +81,9 @@
 #include "shadow_fmt.h"
 
 #define SHADOW_PAGE_SIZE	SZ_4K
-/* A map call never covers a whole aligned block of this size */
-#define SHADOW_NO_LEAF_SIZE	SZ_2M
+/* Reverse map of one-page records: buckets of 2 MiB OA blocks */
+#define SHADOW_OA_HASH_BITS	12
+#define SHADOW_OA_BLOCK_SHIFT	21
 /* cond_resched() and signal check every this many units of work */
 #define SHADOW_YIELD_EVERY	64
 
@@ -81,12 +96,15 @@ MODULE_PARM_DESC(shadow_max_records,
 /**
  * struct shadow_map - A run mapped in the shadow
  * @iova: [iova.start, iova.last] mapped; node in maps_iova
- * @oa: [oa.start, oa.last] it translates to; node in maps_oa
+ * @oa: [oa.start, oa.last] it translates to; node in maps_oa if longer
+ *	than a page
+ * @oa_link: A one-page record's link in its oa_hash bucket
  * @prot: IOMMU_READ / IOMMU_WRITE it was mapped with
  */
 struct shadow_map {
 	struct interval_tree_node iova;
 	struct interval_tree_node oa;
+	struct hlist_node oa_link;
 	u32 prot;
 };
 
@@ -120,6 +138,8 @@ struct shadow_resv {
  * @mapped: Something was mapped: iommu_sync_map() at the end
  * @may_fail: A sync, which reports errors; a zap or clear must not fail
  * @area_ok: @area_* hold a parent area accepted by this sync
+ * @no_remap: Breaking a leaf-size block unmaps all of it (after a failed
+ *	iommu_sync_map(): nothing new may be mapped any more)
  * @work: Units of work since the last yield
  * @gen: Generation of this sync, for table records
  * @map_first: First IOVA mapped by this sync
@@ -127,6 +147,11 @@ struct shadow_resv {
  * @area_first: First IOVA of the last parent area accepted
  * @area_last: Last IOVA of that area
  * @area_prot: Its IOMMU_READ / IOMMU_WRITE
+ * @cursor: The last record a sync kept or retargeted, below the IOVA it
+ *	reconciles next (records there are never freed during the sync)
+ * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
+ * @nocover: Next page size above @leaf, or 0: no map call covers a whole
+ *	aligned block of it
  */
 struct shadow_sync {
 	struct iommufd_hwpt_shadow *shadow;
@@ -135,6 +160,7 @@ struct shadow_sync {
 	bool mapped;
 	bool may_fail;
 	bool area_ok;
+	bool no_remap;
 	unsigned int work;
 	u64 gen;
 	u64 map_first;
@@ -142,17 +168,53 @@ struct shadow_sync {
 	u64 area_first;
 	u64 area_last;
 	u32 area_prot;
+	struct shadow_map *cursor;
+	u64 leaf;
+	u64 nocover;
 };
 
 static atomic64_t shadow_gen = ATOMIC64_INIT(0);
 
-void shadow_init_records(struct iommufd_hwpt_shadow *shadow)
+int shadow_init_records(struct iommufd_hwpt_shadow *shadow)
 {
 	shadow->maps_iova = RB_ROOT_CACHED;
 	shadow->maps_oa = RB_ROOT_CACHED;
 	shadow->tables_gpa = RB_ROOT_CACHED;
 	shadow->tables_iova = RB_ROOT_CACHED;
 	shadow->resv = RB_ROOT_CACHED;
+	shadow->oa_hash = kvcalloc(1U << SHADOW_OA_HASH_BITS,
+				   sizeof(*shadow->oa_hash),
+				   GFP_KERNEL_ACCOUNT);
+	return shadow->oa_hash ? 0 : -ENOMEM;
+}
+
+/* Leaf sizes of a domain; see "Large leaves" at the top of the file */
+static void shadow_leaf_sizes(struct iommu_domain *domain, u64 *leaf,
+			      u64 *nocover)
+{
+	u64 large = domain->pgsize_bitmap & ~(u64)(2 * SHADOW_PAGE_SIZE - 1);
+
+	*leaf = large & -large;
+	large &= ~*leaf;
+	*nocover = large & -large;
+}
+
+/**
+ * shadow_map_max_len() - Longest map call from an IOVA
+ * @domain: The shadow domain, or one with the same page sizes
+ * @iova: First IOVA of the call, 4 KiB aligned
+ *
+ * Return: the most bytes a map call at @iova may cover: short of a whole
+ * aligned block of the second page size above 4 KiB, or no limit.
+ */
+u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova)
+{
+	u64 leaf, nocover;
+
+	shadow_leaf_sizes(domain, &leaf, &nocover);
+	if (!nocover)
+		return U64_MAX;
+	return ALIGN(iova, nocover) - iova + nocover - SHADOW_PAGE_SIZE;
 }
 
 static void shadow_sync_init(struct shadow_sync *sync,
@@ -164,9 +226,12 @@ static void shadow_sync_init(struct shadow_sync *sync,
 	sync->may_fail = may_fail;
 	sync->gen = atomic64_inc_return(&shadow_gen);
 	iommu_iotlb_gather_init(&sync->gather);
+	shadow_leaf_sizes(shadow->common.domain, &sync->leaf, &sync->nocover);
 }
 
 static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last);
+static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
+			u64 first, u64 last);
 
 /*
  * One IOTLB flush for everything the sync or zap unmapped, then one
@@ -186,6 +251,7 @@ static int shadow_sync_finish(struct shadow_sync *sync)
 		shadow->stats.map_syncs++;
 		if (rc) {
 			sync->may_fail = false;
+			sync->no_remap = true;
 			shadow_unmap_range(sync, sync->map_first,
 					   sync->map_last);
 		}
@@ -240,7 +306,8 @@ static int __must_check shadow_yield(struct shadow_sync *sync)
 		return 0;
 	sync->work = 0;
 	cond_resched();
-	if (fatal_signal_pending(current))
+	/* Only a sync may stop; a zap or clear must finish */
+	if (sync->may_fail && fatal_signal_pending(current))
 		return -EINTR;
 	return 0;
 }
@@ -250,24 +317,60 @@ static struct shadow_map *to_map(struct interval_tree_node *node)
 	return container_of(node, struct shadow_map, iova);
 }
 
+static struct hlist_head *
+shadow_oa_bucket(struct iommufd_hwpt_shadow *shadow, u64 block)
+{
+	return &shadow->oa_hash[hash_64(block, SHADOW_OA_HASH_BITS)];
+}
+
+/* The reverse map by OA: a one-page record hashed, a run in the tree */
+static void shadow_oa_insert(struct iommufd_hwpt_shadow *shadow,
+			     struct shadow_map *map)
+{
+	if (map->oa.last - map->oa.start == SHADOW_PAGE_SIZE - 1)
+		hlist_add_head(&map->oa_link,
+			       shadow_oa_bucket(shadow, map->oa.start >>
+							SHADOW_OA_BLOCK_SHIFT));
+	else
+		interval_tree_insert(&map->oa, &shadow->maps_oa);
+}
+
+/* Before @map's range changes: it is filed by its current length */
+static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
+			     struct shadow_map *map)
+{
+	if (map->oa.last - map->oa.start == SHADOW_PAGE_SIZE - 1)
+		hlist_del(&map->oa_link);
+	else
+		interval_tree_remove(&map->oa, &shadow->maps_oa);
+}
+
 static void shadow_map_insert(struct iommufd_hwpt_shadow *shadow,
 			      struct shadow_map *map)
 {
 	interval_tree_insert(&map->iova, &shadow->maps_iova);
-	interval_tree_insert(&map->oa, &shadow->maps_oa);
+	shadow_oa_insert(shadow, map);
 }
 
 static void shadow_map_remove(struct iommufd_hwpt_shadow *shadow,
 			      struct shadow_map *map)
 {
 	interval_tree_remove(&map->iova, &shadow->maps_iova);
-	interval_tree_remove(&map->oa, &shadow->maps_oa);
+	shadow_oa_remove(shadow, map);
 }
 
 static void shadow_map_free(struct iommufd_hwpt_shadow *shadow,
 			    struct shadow_map *map)
 {
 	shadow_map_remove(shadow, map);
+	kfree(map);
+	shadow->nr_records--;
+}
+
+/* Free a record that is in no tree */
+static void shadow_map_discard(struct iommufd_hwpt_shadow *shadow,
+			       struct shadow_map *map)
+{
 	kfree(map);
 	shadow->nr_records--;
 }
@@ -299,7 +402,9 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 m_first = map->iova.start, m_last = map->iova.last;
 	u64 m_oa = map->oa.start;
+	u64 ufirst = first, ulast = last;
 	struct shadow_map *right = NULL;
+	int rc, rcl = 0, rcr = 0;
 
 	if (last < m_last) {
 		right = shadow_map_alloc(shadow, sync->may_fail);
@@ -308,10 +413,58 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 				return PTR_ERR(right);
 			right = NULL;
 			last = m_last;
+			ulast = m_last;
 		}
 	}
 
-	shadow_unmap_pages(sync, first, last - first + 1);
+	/* Edges inside whole leaf-size blocks of the record break them */
+	if (sync->leaf) {
+		u64 lb = ALIGN_DOWN(first, sync->leaf);
+		u64 rb = ALIGN_DOWN(ulast, sync->leaf) + sync->leaf - 1;
+
+		if (lb != first && lb >= m_first && lb + sync->leaf - 1 <= m_last)
+			ufirst = lb;
+		if (rb != ulast && rb <= m_last && rb - sync->leaf + 1 >= m_first)
+			ulast = rb;
+	}
+
+	shadow_unmap_pages(sync, ufirst, ulast - ufirst + 1);
+	if (ufirst != first) {
+		shadow->stats.leaf_breaks++;
+		rcl = shadow_remap(sync, map, ufirst, first - 1);
+	}
+	if (ulast != last) {
+		shadow->stats.leaf_breaks++;
+		rcr = shadow_remap(sync, map, last + 1, ulast);
+	}
+	rc = rcl ?: rcr;
+	if (rc && sync->may_fail) {
+		/*
+		 * A sync must not drop translations outside its range: put
+		 * the blocks back as they were and fail with nothing changed.
+		 */
+		if (ufirst != first && !rcl)
+			shadow_unmap_pages(sync, ufirst, first - ufirst);
+		if (ulast != last && !rcr)
+			shadow_unmap_pages(sync, last + 1, ulast - last);
+		if (!shadow_remap(sync, map, ufirst, ulast)) {
+			if (right)
+				shadow_map_discard(shadow, right);
+			return rc;
+		}
+		/* Not even that: [ufirst, ulast] stays unmapped, safely */
+		rcl = rc;
+		rcr = rc;
+	}
+	/* A failed remap widens the hole; a right part may be gone */
+	if (rcl)
+		first = ufirst;
+	if (rcr)
+		last = ulast;
+	if (right && last == m_last) {
+		shadow_map_discard(shadow, right);
+		right = NULL;
+	}
 	shadow_map_remove(shadow, map);
 	if (right) {
 		right->iova.start = last + 1;
@@ -329,7 +482,7 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 		kfree(map);
 		shadow->nr_records--;
 	}
-	return 0;
+	return sync->may_fail ? rc : 0;
 }
 
 /* Unmap whatever the shadow maps in [first, last] */
@@ -448,22 +601,24 @@ static int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow, u64 oa,
 }
 
 /*
- * Map [iova, last] -> oa, all of it accepted in the parent, into the shadow
- * and record it. Host-contiguous pages go in one map call.
+ * Map [iova, last] -> oa, all of it accepted in the parent, into the shadow,
+ * and with @record record it. Host-contiguous pages go in one map call.
+ * Sets *@done to the first IOVA not mapped (last + 1 on success).
  */
-static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
-			  u32 prot)
+static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
+			  u64 oa, u32 prot, bool record, u64 *done)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 
 	while (true) {
-		/* Short of a whole aligned SHADOW_NO_LEAF_SIZE block */
-		u64 max_len = ALIGN(iova, SHADOW_NO_LEAF_SIZE) - iova +
-			      SHADOW_NO_LEAF_SIZE - SHADOW_PAGE_SIZE;
+		u64 max_len = sync->nocover ?
+			ALIGN(iova, sync->nocover) - iova + sync->nocover -
+			SHADOW_PAGE_SIZE : U64_MAX;
 		phys_addr_t phys, next_phys;
 		u64 len = SHADOW_PAGE_SIZE;
 		int rc;
 
+		*done = iova;
 		rc = shadow_parent_phys(shadow, oa, &phys);
 		if (rc)
 			return rc;
@@ -477,22 +632,55 @@ static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
 		rc = shadow_map_pages(sync, iova, phys, len, prot);
 		if (rc)
 			return rc;
-		rc = shadow_record(shadow, iova, iova + len - 1, oa, prot);
-		if (rc) {
-			iommu_unmap_fast(shadow->common.domain, iova, len,
-					 &sync->gather);
-			sync->unmapped = true;
-			return rc;
+		if (record) {
+			rc = shadow_record(shadow, iova, iova + len - 1, oa,
+					   prot);
+			if (rc) {
+				iommu_unmap_fast(shadow->common.domain, iova,
+						 len, &sync->gather);
+				sync->unmapped = true;
+				return rc;
+			}
 		}
 		shadow->stats.pages_mapped += len / SHADOW_PAGE_SIZE;
+		*done = iova + len;
 		if (iova + len - 1 == last)
 			return 0;
 		iova += len;
 		oa += len;
-		rc = shadow_yield(sync);
-		if (rc)
-			return rc;
+		/* A remap is at most a leaf-size block: it must not stop */
+		if (record) {
+			rc = shadow_yield(sync);
+			if (rc)
+				return rc;
+		}
 	}
+}
+
+static int shadow_install(struct shadow_sync *sync, u64 iova, u64 last, u64 oa,
+			  u32 prot)
+{
+	u64 done;
+
+	return shadow_map_run(sync, iova, last, oa, prot, true, &done);
+}
+
+/*
+ * Map [first, last] of @map, which the shadow does not map now, again as
+ * the record says. On failure nothing of it stays mapped.
+ */
+static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
+			u64 first, u64 last)
+{
+	u64 oa = map->oa.start + (first - map->iova.start), done;
+	int rc;
+
+	if (sync->no_remap)
+		return -ECANCELED;
+	rc = shadow_map_run(sync, first, last, oa, map->prot, false, &done);
+	if (rc && done > first)
+		shadow_unmap_pages(sync, first, done - first);
+	return rc;
 }
 
 /*
@@ -510,20 +698,19 @@ static int shadow_retarget_page(struct shadow_sync *sync,
 	int rc;
 
 	shadow_unmap_pages(sync, iova, SHADOW_PAGE_SIZE);
-	interval_tree_remove(&map->oa, &shadow->maps_oa);
+	shadow_oa_remove(shadow, map);
 	rc = shadow_parent_phys(shadow, oa, &phys);
 	if (!rc)
 		rc = shadow_map_pages(sync, iova, phys, SHADOW_PAGE_SIZE, prot);
 	if (rc) {
 		interval_tree_remove(&map->iova, &shadow->maps_iova);
-		kfree(map);
-		shadow->nr_records--;
+		shadow_map_discard(shadow, map);
 		return rc;
 	}
 	map->oa.start = oa;
 	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
 	map->prot = prot;
-	interval_tree_insert(&map->oa, &shadow->maps_oa);
+	shadow_oa_insert(shadow, map);
 	shadow->stats.pages_mapped++;
 	return 0;
 }
@@ -542,13 +729,36 @@ static bool shadow_continues_left(struct shadow_map *map, u64 oa, u32 prot)
 }
 
 /*
+ * First record intersecting [cur, last]. A sync reconciles in IOVA order,
+ * so it is usually the one after the cursor: one rb_next() instead of a
+ * descent of the tree.
+ */
+static struct interval_tree_node *shadow_first_map(struct shadow_sync *sync,
+						   u64 cur, u64 last)
+{
+	struct shadow_map *c = sync->cursor;
+
+	if (c && c->iova.last < cur) {
+		struct rb_node *rb = rb_next(&c->iova.rb);
+		struct interval_tree_node *node;
+
+		/* Records do not overlap: none after @c, none from @cur on */
+		if (!rb)
+			return NULL;
+		node = rb_entry(rb, struct interval_tree_node, rb);
+		if (node->last >= cur)
+			return node->start <= last ? node : NULL;
+	}
+	return interval_tree_iter_first(&sync->shadow->maps_iova, cur, last);
+}
+
+/*
  * Make the shadow translate [iova, last] to oa with @prot, touching only
  * what differs from the records.
  */
 static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 			    u64 oa, u32 prot)
 {
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 cur = iova;
 
 	while (true) {
@@ -561,7 +771,8 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		rc = shadow_yield(sync);
 		if (rc)
 			return rc;
-		node = interval_tree_iter_first(&shadow->maps_iova, cur, last);
+		node = shadow_first_map(sync, cur, last);
+		sync->cursor = NULL;
 		if (!node)
 			return shadow_install(sync, cur, last, oa + (cur - iova),
 					      prot);
@@ -586,6 +797,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 							  prot);
 				if (rc)
 					return rc;
+				sync->cursor = map;
 				goto next;
 			}
 			rc = shadow_unmap_part(sync, map, cur, seg_last);
@@ -595,6 +807,8 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 					    oa + (cur - iova), prot);
 			if (rc)
 				return rc;
+		} else {
+			sync->cursor = map;
 		}
 next:
 		if (seg_last == last)
@@ -842,6 +1056,45 @@ void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	shadow->stats.records = shadow->nr_records;
 }
 
+/*
+ * Unmap the one-page records pointing into [first, last]: the buckets of
+ * its 2 MiB blocks, or every bucket once if it has more blocks than that.
+ */
+static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	u64 b = first >> SHADOW_OA_BLOCK_SHIFT;
+	u64 b_last = last >> SHADOW_OA_BLOCK_SHIFT;
+	const u64 nr = 1U << SHADOW_OA_HASH_BITS;
+	bool all = b_last - b >= nr, touched = false;
+
+	if (all) {
+		b = 0;
+		b_last = nr - 1;
+	}
+	for (;; b++) {
+		struct hlist_head *head = all ? &shadow->oa_hash[b] :
+					  shadow_oa_bucket(shadow, b);
+		struct shadow_map *map;
+		struct hlist_node *tmp;
+
+		hlist_for_each_entry_safe(map, tmp, head, oa_link) {
+			if (map->oa.last < first || map->oa.start > last)
+				continue;
+			/* One page: no split, no other record touched */
+			shadow_unmap_part(sync, map, map->iova.start,
+					  map->iova.last);
+			touched = true;
+		}
+		if (++sync->work >= SHADOW_YIELD_EVERY) {
+			sync->work = 0;
+			cond_resched();
+		}
+		if (b == b_last)
+			return touched;
+	}
+}
+
 /**
  * shadow_zap_oa() - Drop everything that depends on guest memory
  * @shadow: The shadow, with shadow->lock held
@@ -871,6 +1124,8 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 				  map->iova.start + (o_last - node->start));
 		touched = true;
 	}
+	if (shadow_zap_pages(&sync, first, last))
+		touched = true;
 	while ((node = interval_tree_iter_first(&shadow->tables_gpa, first,
 						last))) {
 		struct shadow_table *table = to_table_gpa(node);
@@ -907,6 +1162,8 @@ void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
 		interval_tree_remove(node, &shadow->resv);
 		kfree(container_of(node, struct shadow_resv, node));
 	}
+	kvfree(shadow->oa_hash);
+	shadow->oa_hash = NULL;
 }
 
 /**

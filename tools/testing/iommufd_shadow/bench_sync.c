@@ -92,8 +92,8 @@ void *shim_host_page_address(const struct page *page)
 /* ------------------------------------------------------------------ */
 /* The world */
 
-static struct iommu_domain parent_domain = { "parent" };
-static struct iommu_domain shadow_domain = { "shadow" };
+static struct iommu_domain parent_domain = { "parent", SZ_4K };
+static struct iommu_domain shadow_domain = { "shadow", SZ_4K };
 
 static struct {
 	struct gmem m;

@@ -20,7 +20,11 @@
  *           failures), and it keeps a list of unmapped-but-not-flushed
  *           ranges (the IOTLB) that iommu_iotlb_sync() must cover, and
  *           one of mapped-but-not-synced ranges (iommu_map_nosync()) that
- *           iommu_sync_map() must cover before the engine returns.
+ *           iommu_sync_map() must cover before the engine returns. Its
+ *           page sizes (pgsize_bitmap) are VT-d's by default: a map call
+ *           covering a whole aligned 2 MiB block (IOVA and phys) builds a
+ *           leaf there, which a later unmap must cover whole; a call
+ *           covering a whole aligned block of the next size is a failure.
  */
 #ifndef IOMMUFD_SHADOW_SYNC_WORLD_H
 #define IOMMUFD_SHADOW_SYNC_WORLD_H
@@ -49,10 +53,6 @@ struct device {
 	unsigned int nr;
 	struct iommu_resv_region regions[4];
 	bool attached;
-};
-
-struct iommu_domain {
-	const char *name;
 };
 
 struct dom_slot {

@@ -124,8 +124,31 @@ static unsigned long host_alloc(unsigned int skip)
 /* ------------------------------------------------------------------ */
 /* The world */
 
-static struct iommu_domain parent_domain = { "parent" };
-static struct iommu_domain shadow_domain = { "shadow" };
+#define VTD_PGSIZES	(SZ_4K | SZ_2M | SZ_1G)
+
+static struct iommu_domain parent_domain = { "parent", SZ_4K };
+static struct iommu_domain shadow_domain = { "shadow", VTD_PGSIZES };
+
+/* Leaves the fake driver built: first IOVA of each */
+#define MAX_LEAVES	4096
+static u64 leaves[MAX_LEAVES];
+static unsigned long nr_leaves, leaves_built, leaves_unmapped;
+
+/* Smallest page size above 4 KiB of the fake shadow domain, and the next */
+static u64 fake_size_above(u64 size)
+{
+	u64 large = shadow_domain.pgsize_bitmap & ~(2 * size - 1);
+
+	return large & -large;
+}
+
+static long leaf_find(u64 iova)
+{
+	for (unsigned long i = 0; i < nr_leaves; i++)
+		if (leaves[i] == iova)
+			return i;
+	return -1;
+}
 
 static struct {
 	struct gmem m;
@@ -290,6 +313,21 @@ static void area_sync_ioas(struct fake_area *fa)
 static void area_map(struct fake_area *fa)
 {
 	unsigned long n = (fa->last - fa->first + 1) >> 12;
+	unsigned long want = (fa->first >> 12) & 511;
+
+	/*
+	 * Host pages of a large area start at the same offset in a 2 MiB
+	 * block as its GPA (hugetlb-backed guest RAM), when there is room:
+	 * then the fake driver can build leaves from it.
+	 */
+	if (n >= 512) {
+		unsigned long c = (host_cursor & ~511UL) + want;
+
+		if (c < host_cursor)
+			c += 512;
+		if (c + n < HOST_PAGES)
+			host_cursor = c;
+	}
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct gpage *p = gmem_get(&W.m, fa->first + (i << 12));
@@ -398,7 +436,8 @@ static bool shadow_locked(void)
 int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova,
 		     phys_addr_t paddr, size_t size, int prot, unsigned int gfp)
 {
-	u64 block = ALIGN((u64)iova, (u64)SZ_2M);
+	u64 leaf = fake_size_above(SZ_4K), nocover = fake_size_above(leaf);
+	u64 block = nocover ? ALIGN((u64)iova, nocover) : 0;
 
 	(void)gfp;
 	if (domain != &shadow_domain) {
@@ -414,10 +453,10 @@ int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova,
 	}
 	if (!prot || prot & ~(IOMMU_READ | IOMMU_WRITE))
 		W_FAIL("iommu_map_nosync(%#llx) prot %#x", ull(iova), prot);
-	if (block >= iova && block + SZ_2M - 1 >= block &&
-	    block + SZ_2M - 1 <= iova + size - 1)
-		W_FAIL("iommu_map_nosync(%#llx, size %#zx) covers the whole 2 MiB block at %#llx",
-		       ull(iova), size, ull(block));
+	if (nocover && block >= iova && block + nocover - 1 >= block &&
+	    block + nocover - 1 <= iova + size - 1)
+		W_FAIL("iommu_map_nosync(%#llx, size %#zx) covers the whole %#llx block at %#llx",
+		       ull(iova), size, ull(nocover), ull(block));
 	fs.map_calls++;
 	map_log[map_log_nr++ % MAP_LOG] = (struct map_call){ iova, size, paddr };
 	if (tick_hook)
@@ -444,6 +483,17 @@ int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova,
 		dom_insert(iova + off, paddr + off, prot);
 	}
 	fs.pages_mapped += size >> 12;
+	/* Leaves where IOVA and host address allow, as iommu_pgsize() picks */
+	for (u64 b = leaf ? ALIGN((u64)iova, leaf) : 0;
+	     leaf && b >= iova && b + leaf - 1 >= b &&
+	     b + leaf - 1 <= iova + size - 1; b += leaf) {
+		if (((paddr + (b - iova)) & (leaf - 1)) || leaf_find(b) >= 0)
+			continue;
+		if (nr_leaves == MAX_LEAVES)
+			abort();
+		leaves[nr_leaves++] = b;
+		leaves_built++;
+	}
 	if (nr_pmap == pmap_cap) {
 		pmap_cap = pmap_cap ? pmap_cap * 2 : 64;
 		pmap = realloc(pmap, pmap_cap * sizeof(*pmap));
@@ -498,6 +548,20 @@ size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova,
 		return 0;
 	}
 	fs.unmap_calls++;
+	/* A leaf goes whole or not at all: VT-d would unmap past the range */
+	for (unsigned long i = 0; i < nr_leaves;) {
+		u64 b = leaves[i], leaf = fake_size_above(SZ_4K);
+
+		if (b + leaf - 1 < iova || b > iova + size - 1) {
+			i++;
+			continue;
+		}
+		if (b < iova || b + leaf - 1 > iova + size - 1)
+			W_FAIL("iommu_unmap_fast(%#llx, %#zx) cuts the leaf at %#llx",
+			       ull(iova), size, ull(b));
+		leaves[i] = leaves[--nr_leaves];
+		leaves_unmapped++;
+	}
 	for (; done < size; done += 4096) {
 		struct dom_slot *s = dom_find(iova + done);
 
@@ -606,6 +670,10 @@ static void world_init(unsigned int dt, u64 ap_start, u64 ap_size, u64 seed)
 	map_log_nr = 0;
 	fake_map_fail_nth = 0;
 	fake_sync_map_err = 0;
+	nr_leaves = 0;
+	leaves_built = 0;
+	leaves_unmapped = 0;
+	shadow_domain.pgsize_bitmap = VTD_PGSIZES;
 	tick_hook = NULL;
 	kshim_reset_injection();
 	kshim_resched_hook = world_tick;
@@ -918,7 +986,33 @@ static bool check_records(void)
 					     map->iova.start) != &map->iova)
 			WHY("OA record %#llx is not in the IOVA tree",
 			    ull(node->start));
+		if (node->last - node->start == 4095)
+			WHY("one-page record %#llx in the OA tree",
+			    ull(map->iova.start));
 		oas++;
+	}
+	/* One-page records: in the OA hash, in the bucket of their block */
+	for (unsigned long b = 0; b < 1UL << SHADOW_OA_HASH_BITS; b++) {
+		struct shadow_map *map;
+		struct hlist_node *tmp;
+
+		hlist_for_each_entry_safe(map, tmp, &sh->oa_hash[b], oa_link) {
+			if (map->oa.last - map->oa.start != 4095)
+				WHY("record %#llx of %#llx bytes in the OA hash",
+				    ull(map->iova.start),
+				    ull(map->oa.last - map->oa.start + 1));
+			if (hash_64(map->oa.start >> SHADOW_OA_BLOCK_SHIFT,
+				    SHADOW_OA_HASH_BITS) != b)
+				WHY("record %#llx in the wrong OA bucket",
+				    ull(map->iova.start));
+			if (interval_tree_iter_first(&sh->maps_iova,
+						     map->iova.start,
+						     map->iova.start) !=
+			    &map->iova)
+				WHY("OA-hashed record %#llx is not in the IOVA tree",
+				    ull(map->iova.start));
+			oas++;
+		}
 	}
 	for (node = interval_tree_iter_first(&sh->tables_gpa, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
@@ -1190,26 +1284,113 @@ static bool test_coalesce(void)
  * a whole aligned 2 MiB block (the fake driver fails any that does), so
  * the run takes 3 calls from an aligned start and 4 from an unaligned one.
  */
-static bool test_no_whole_2m_block(void)
+/*
+ * Large leaves, VT-d page sizes (4 KiB, 2 MiB, 1 GiB): a host-contiguous
+ * run is one map call, which may cover whole 2 MiB blocks (the driver
+ * builds leaves there) but never a whole 1 GiB block. Changing a page
+ * inside a leaf breaks it: the block is unmapped whole and the rest mapped
+ * again; the fake driver fails any unmap that cuts a leaf. A failed remap
+ * leaves the whole block unmapped and the records saying so.
+ */
+static bool test_large_leaves(void)
 {
+	u64 b2 = AP + SZ_2M;
+
 	unit_world();
+	/* 5 MiB from a 2 MiB-aligned IOVA and host address: 2 leaves */
 	g_map_run(AP, DATA_GPA, 1280, 0);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
-	T_ASSERT_EQ(fs.map_calls - call_before.map_calls, 3);
-	T_ASSERT_EQ(map_log[0].size, SZ_2M - 4096);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(fs.map_calls - call_before.map_calls, 1);
+	T_ASSERT_EQ(map_log[0].size, 1280 * 4096);
+	T_ASSERT_EQ(leaves_built, 2);
 	T_ASSERT_EQ(nr_maps(), 1);
+
+	/* One page in the second leaf changes: that leaf alone is broken */
+	g_map(b2 + 0x5000, DATA_GPA + 0x800000, 0);
+	T_ASSERT_EQ(e_sync(b2 + 0x5000, b2 + 0x5fff), 0);
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
-	/* unaligned start: 1 MiB - 4 KiB into a block */
-	g_map_run(AP + 0x8ff000, DATA_GPA + 0x600000, 1280, 0);
-	map_log_nr = 0;
-	T_ASSERT_EQ(e_sync(AP + 0x800000, W.ap_last), 0);
-	/* 3 MiB, to 4 KiB short of the second boundary; then 2 MiB, unaligned */
-	T_ASSERT_EQ(map_log_nr, 2);
-	T_ASSERT_EQ(map_log[0].size, 3 * SZ_1M);
-	T_ASSERT_EQ(map_log[1].size, SZ_2M);
+	T_ASSERT_EQ(leaves_unmapped, 1);
+	T_ASSERT_EQ(nr_leaves, 1);
+	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 2);
+	T_ASSERT_EQ(fs.map_syncs - call_before.map_syncs, 1);
+	T_ASSERT_EQ(fs.flushes - call_before.flushes, 1);
+
+	/* Guest drops the first 2 MiB exactly: the leaf goes, no break */
+	for (int i = 0; i < 512; i++)
+		g_unmap(AP + i * 4096);
+	T_ASSERT_EQ(e_sync(AP, b2 - 1), 0);
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(nr_leaves, 0);
+	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 2);
+
+	/*
+	 * A remap that fails: a sync must not drop what lies outside its
+	 * range, so the block is put back as it was and the sync fails with
+	 * nothing changed. A zap may drop the rest of the block instead.
+	 */
+	g_map_run(AP, DATA_GPA, 512, 0);
+	T_ASSERT_EQ(e_sync(AP, b2 - 1), 0);
+	T_ASSERT_EQ(nr_leaves, 1);
+	g_unmap(AP + 0x7000);
+	fake_map_fail_nth = 1;
+	T_ASSERT_EQ(e_sync(AP + 0x7000, AP + 0x7fff), -ENOMEM);
+	fake_map_fail_nth = 0;
+	T_OK();
+	T_ASSERT(check_flush());
+	T_ASSERT_EQ(nr_leaves, 1);
+	T_ASSERT(dom_find(AP) && dom_find(AP + 0x7000) && dom_find(b2 - 4096));
+	T_ASSERT_EQ(e_sync(AP + 0x7000, AP + 0x7fff), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(nr_leaves, 0);
+
+	g_map(AP + 0x7000, DATA_GPA + 0x7000, 0);
+	T_ASSERT_EQ(e_sync(AP, b2 - 1), 0);
+	/* page 7 comes back in a call of its own: no leaf in the block */
+	T_ASSERT_EQ(nr_leaves, 0);
+	return true;
+}
+
+/*
+ * Other page sizes: 4 KiB only (s390) maps any host-contiguous run in one
+ * call; 4/8/16 KiB (AMD-like) lets calls cover whole 8 KiB blocks but no
+ * whole 16 KiB one, and breaks 8 KiB leaves like 2 MiB ones.
+ */
+static bool test_leaf_sizes(void)
+{
+	unit_world();
+	shadow_domain.pgsize_bitmap = SZ_4K;
+	g_map_run(AP, DATA_GPA, 1280, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(fs.map_calls - call_before.map_calls, 1);
+	T_ASSERT_EQ(leaves_built, 0);
+	T_ASSERT(world_fini());
+
+	unit_world();
+	shadow_domain.pgsize_bitmap = SZ_4K | 2 * SZ_4K | 4 * SZ_4K;
+	g_map_run(AP, DATA_GPA, 64, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	/*
+	 * From a 16 KiB-aligned start: 12 KiB, then 16 KiB calls straddling
+	 * a 16 KiB boundary, each with one whole 8 KiB block (a leaf)
+	 */
+	T_ASSERT_EQ(map_log[0].size, 3 * 4096);
+	T_ASSERT_EQ(map_log[1].size, 4 * 4096);
+	T_ASSERT_EQ(fs.map_calls - call_before.map_calls, 17);
+	T_ASSERT_EQ(leaves_built, 16);
+	g_map(AP + 0x1000, DATA_GPA + 0x800000, 0);
+	T_ASSERT_EQ(e_sync(AP, AP + 0x3fff), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 1);
 	return true;
 }
 
@@ -1718,6 +1899,44 @@ static bool test_retarget_in_place(void)
 }
 
 /*
+ * The reverse map of one-page records is a hash of 2 MiB OA blocks: a zap
+ * of a range with more blocks than buckets (here 16 GiB) visits every
+ * bucket once instead, and finds the same records.
+ */
+static bool test_zap_wide_range(void)
+{
+	const u64 high = 1ULL << 36;	/* above the tables */
+	u64 first = high + 10 * 0x3000;
+
+	unit_world();
+	area_add(high, 4ULL << 20, IOMMU_READ | IOMMU_WRITE);
+	for (int i = 0; i < 40; i++)
+		g_map(AP + i * 0x2000, high + i * 0x3000, 0);
+	g_map_run(AP + 0x100000, high + 0x200000, 16, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_ASSERT_EQ(dom_count, 56);
+	call_before = fs;
+	mutex_lock(&W.sh.lock);
+	shadow_zap_oa(&W.sh, first, first + (16ULL << 30));
+	mutex_unlock(&W.sh.lock);
+	T_OK();
+	T_ASSERT(check_flush());
+	T_ASSERT_EQ(dom_count, 10);
+	for (int i = 0; i < 40; i++)
+		T_ASSERT_EQ(!!dom_find(AP + i * 0x2000), i < 10);
+	T_ASSERT(!dom_find(AP + 0x100000));
+	/* and a narrow one, through the buckets of its blocks */
+	call_before = fs;
+	mutex_lock(&W.sh.lock);
+	shadow_zap_oa(&W.sh, high + 3 * 0x3000, high + 3 * 0x3000);
+	mutex_unlock(&W.sh.lock);
+	T_OK();
+	T_ASSERT_EQ(dom_count, 9);
+	T_ASSERT(!dom_find(AP + 3 * 0x2000));
+	return true;
+}
+
+/*
  * The driver cannot sync new mappings (an RPCIT refused): the records say
  * mapped but the device would not see them, and no later sync would map
  * them again. The sync unmaps what it mapped and fails; a retry is exact.
@@ -1835,7 +2054,10 @@ static struct {
 	unsigned long resv;
 	unsigned long injected, overdrops, silent_drops, failing_left;
 	unsigned long pages_checked;
+	unsigned long leaves, leaf_breaks, block_maps;
 } rs;
+
+#define HUGE_GPA	(DATA_GPA + (16ULL << 20))	/* 4 MiB, aligned */
 
 static u64 ap_page(unsigned long i)
 {
@@ -2273,6 +2495,20 @@ static bool random_op(void)
 	int rc;
 
 	rs.ops++;
+	if (k < 4) {
+		/* a whole 2 MiB block of the aperture onto aligned guest RAM */
+		u64 first = ALIGN(W.ap_start, SZ_2M);
+
+		if (first + SZ_2M - 1 <= W.ap_last) {
+			u64 nb = (W.ap_last + 1 - first) / SZ_2M;
+
+			g_map_run(first + rnd_below(nb) * SZ_2M,
+				  HUGE_GPA + rnd_below(2) * SZ_2M, 512,
+				  rnd_below(4) ? 0 : T_PTE_PROT);
+			rs.block_maps++;
+		}
+		return check_world();
+	}
 	if (k < 35) {
 		g_random_edit();
 		return check_world();
@@ -2468,6 +2704,10 @@ static bool random_run(u64 seed, const struct rcfg *c)
 			area_add(gpa, size, prot);
 		gpa += size;
 	}
+	/* hugetlb-like guest RAM: the fake driver builds leaves from it */
+	W.host_gap = 0;
+	area_add(HUGE_GPA, 4ULL << 20, IOMMU_READ | IOMMU_WRITE);
+	W.host_gap = c->host_gap;
 	/* two devices: an MSI window, and a page plus a relaxable range */
 	W.nr_devs = 2;
 	W.devs[0].nr = 1;
@@ -2513,6 +2753,8 @@ static bool random_run(u64 seed, const struct rcfg *c)
 	}
 	free(model);
 	model = NULL;
+	rs.leaves += leaves_built;
+	rs.leaf_breaks += W.sh.stats.leaf_breaks;
 	return world_fini();
 }
 
@@ -2543,6 +2785,8 @@ static bool random_dt(unsigned int dt)
 	       rs.late_syncs, rs.remaps, rs.races, rs.resv, rs.pages_checked);
 	printf("# conservative zap drops %lu; failing page left mapped %lu; dropped outside range on ENOMEM %lu\n",
 	       rs.overdrops, rs.failing_left, rs.silent_drops);
+	printf("# %lu whole-block maps, %lu leaves built, %lu broken\n",
+	       rs.block_maps, rs.leaves, rs.leaf_breaks);
 	return ok;
 }
 
@@ -2578,7 +2822,8 @@ int main(void)
 	RUN(test_sync_basic);
 	RUN(test_resync_unchanged);
 	RUN(test_coalesce);
-	RUN(test_no_whole_2m_block);
+	RUN(test_large_leaves);
+	RUN(test_leaf_sizes);
 	RUN(test_partial_unmap_splits);
 	RUN(test_zap_table_page);
 	RUN(test_zap_oa_split);
@@ -2595,6 +2840,7 @@ int main(void)
 	RUN(test_split_enomem);
 	RUN(test_retarget_in_place);
 	RUN(test_sync_map_fails);
+	RUN(test_zap_wide_range);
 	RUN(test_unmap_races_sync);
 	RUN(test_top_of_iova_space);
 	RUN(test_random_st_root);

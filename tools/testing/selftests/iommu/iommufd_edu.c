@@ -1100,4 +1100,109 @@ TEST_F(edu_shadow, reserved_msi_window_not_mapped)
 	ASSERT_EQ(0, iommufd_destroy(self->iommufd, shadow2));
 }
 
+/* Shadow counters through the test op */
+static int shadow_counters(int fd, uint32_t hwpt_id,
+			   struct iommu_test_shadow_stats *st)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_STATS,
+		.id = hwpt_id,
+		.shadow_stats = { .uptr = (uintptr_t)st,
+				  .length = sizeof(*st) },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+/* What the shadow translates over [iova, iova + len): the host pages at @uptr */
+static int shadow_maps_range(int fd, uint32_t hwpt_id, uint64_t iova,
+			     uint64_t len, void *uptr)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SHADOW_CHECK,
+		.id = hwpt_id,
+		.shadow_check = { .iova = iova, .length = len,
+				  .uptr = (uintptr_t)uptr },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
+}
+
+#define S1_BIG		0x2000000ULL	/* 2 MiB aligned, below the DMA mask */
+#define GPA_HUGE	0x4000000ULL	/* 2 MiB aligned, after guest RAM */
+#define SZ_2M_		(2UL << 20)
+
+/*
+ * Large leaves on intel-iommu: a stage-1 run over a whole 2 MiB block of
+ * hugetlb guest RAM goes into the shadow in one map call (a 2 MiB leaf).
+ * When the guest retargets one page inside it, the block is broken: the
+ * shadow then translates that page to its new target and the other 511
+ * exactly as before (the device's DMA agrees), and a later unmap of the
+ * whole block works. Shows intel-iommu never sees part of a leaf unmapped.
+ */
+TEST_F(edu_shadow, large_leaf_broken_exactly)
+{
+	struct iommu_test_shadow_stats st0, st1;
+	uint8_t *huge, *blk;
+
+	huge = mmap(NULL, 2 * SZ_2M_, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge pages");
+	memset(huge, 0x5a, 2 * SZ_2M_);
+	blk = huge + SZ_2M_;
+	ASSERT_EQ(0, iommufd_ioas_map_fixed(self->iommufd, self->ioas_id, huge,
+					    2 * SZ_2M_, GPA_HUGE, false));
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, S1_BIG, GPA_HUGE + SZ_2M_,
+					SZ_2M_, false));
+	memcpy(self->expect, self->ram, G_SIZE);	/* the table pages */
+	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st0));
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_BIG, SZ_2M_));
+	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st1));
+	EXPECT_EQ(1, st1.map_calls - st0.map_calls);
+	EXPECT_EQ(512, st1.pages_mapped - st0.pages_mapped);
+	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
+				       SZ_2M_, blk));
+
+	/* Page 5 of the block now points at guest page 2 */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_BIG + 5 * PAGE, GPA(2), false));
+	memcpy(self->expect, self->ram, G_SIZE);
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_BIG + 5 * PAGE, PAGE));
+	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st0));
+	EXPECT_EQ(2, st0.leaf_breaks - st1.leaf_breaks);
+	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
+				       5 * PAGE, blk));
+	ASSERT_EQ(0, shadow_maps(self->iommufd, self->shadow_id,
+				 S1_BIG + 5 * PAGE, gpage(self, 2)));
+	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id,
+				       S1_BIG + 6 * PAGE, SZ_2M_ - 6 * PAGE,
+				       blk + 6 * PAGE));
+
+	/* The device sees the same: an unchanged page, and the new one */
+	ASSERT_EQ(0, shadow_load(self, 256, 21));
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_BIG + 6 * PAGE + 64,
+				    256));
+	EXPECT_EQ(0, memcmp(blk + 6 * PAGE + 64, gpage(self, 1), 256));
+	EXPECT_EQ(0x5a, blk[6 * PAGE + 63]);
+	ASSERT_EQ(0, edu_dma_to_ram(self->dev.bar0, 0, S1_BIG + 5 * PAGE, 256));
+	expect_put(self, 2, 0, 0, 256);
+	CHECK_RAM();
+	EXPECT_EQ(0x5a, blk[5 * PAGE]);
+
+	/* The guest drops the whole block; then the IOAS unmaps its RAM */
+	for (unsigned int i = 0; i < 512; i++)
+		ASSERT_EQ(0, s390_tbl_unmap(&self->t, S1_BIG + i * PAGE));
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       S1_BIG, SZ_2M_));
+	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
+				       SZ_2M_, NULL));
+	ASSERT_EQ(0, iommufd_ioas_unmap(self->iommufd, self->ioas_id, GPA_HUGE,
+					2 * SZ_2M_, NULL));
+	munmap(huge, 2 * SZ_2M_);
+}
+
 TEST_HARNESS_MAIN

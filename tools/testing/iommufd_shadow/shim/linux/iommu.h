@@ -21,7 +21,12 @@
 #define IOMMU_PRIV	(1 << 5)
 
 struct device;
-struct iommu_domain;
+
+/* The fields the sync engine reads, and a name for the tests' messages */
+struct iommu_domain {
+	const char *name;
+	unsigned long pgsize_bitmap;
+};
 
 /* As the kernel's: the IOVA range of unmaps not yet flushed */
 struct iommu_iotlb_gather {

@@ -19,5 +19,7 @@ typedef unsigned int gfp_t;
 #define kzalloc(size, gfp)	((void)(gfp), kshim_kzalloc(size))
 #define kmalloc(size, gfp)	((void)(gfp), kshim_kzalloc(size))
 #define kfree(ptr)		kshim_kfree(ptr)
+#define kvcalloc(n, size, gfp)	((void)(gfp), kshim_kzalloc((n) * (size)))
+#define kvfree(ptr)		kshim_kfree(ptr)
 
 #endif
