@@ -5,15 +5,18 @@
 #
 #   make            kernel and test programs
 #   make run        the main job: boot the VM and show the feature
-#   make check      every test suite; ends with 'N passed, N failed'
+#                   (make run ARCH=s390: the s390x demo, zPCI on s390-iommu)
+#   make check      every test suite, x86-64 and s390x; ends with
+#                   'N passed, N failed'
 #   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
 #                   the floor, on the mock and on VT-d (~5 min)
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
 #   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
 #                   run a static program in the VM, return its exit status
-#   make s390       the s390x suite: cross-build the s390x kernel and tests,
-#                   run tests/vm-s390.list in qemu-system-s390x (also: ARCH=s390
-#                   make vm|vm-run PROFILE=s390|s390-mock)
+#   make s390       only the s390x suite of make check: cross-build the s390x
+#                   kernel and tests, run tests/vm-s390.list (s390-mock) and
+#                   tests/vm-s390-zpci.list (s390) in qemu-system-s390x (also:
+#                   ARCH=s390 make vm|vm-run PROFILE=s390|s390-mock)
 #   make s390-kernel  only cross-build the s390x kernel (with the feature)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 

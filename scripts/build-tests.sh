@@ -26,12 +26,15 @@ for src in "$dir"/*.c; do
 	$cc $cflags -o "$bin" "$src" || die "test ${bin##*/} does not build"
 done
 
-# The narrated demo of make run and the benchmark of make bench share the
-# tests' library
-for prog in shadow-demo/demo shadow-bench/bench; do
+# The narrated demos of make run (x86: VT-d and edu; s390: s390-iommu and
+# a zPCI virtio-rng function) and the benchmark of make bench share the
+# tests' libraries
+progs="shadow-demo/demo shadow-bench/bench"
+[ "$ARCH" = s390 ] && progs="$progs shadow-demo/demo_s390"
+for prog in $progs; do
 	src=$TOP/tools/testing/$prog.c
 	bin=$TESTS/${prog#*/}
-	if [ ! -f "$bin" ] || [ -n "$(find "$src" "$dir/shadow_lib.h" \
+	if [ ! -f "$bin" ] || [ -n "$(find "$src" "$dir"/*.h \
 			"$HDR/include/linux/iommufd.h" -newer "$bin")" ]; then
 		log "building ${bin##*/}"
 		# shellcheck disable=SC2086

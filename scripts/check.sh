@@ -4,32 +4,36 @@
 #  1. userspace harness (tools/testing/iommufd_shadow): the pure code under
 #     ASan/UBSan, unit tests, reference model, bounded fuzzing;
 #  2. lint: checkpatch --strict on kernel files and patches, W=1 build;
-#  3. the VM suites of tests/vm-*.list, each list booted in its profile.
-# Set SUITES to a subset ('unit lint mock vtd') to run fewer. Not in the default:
-# 's390', tests/vm-s390.list on a cross-built s390x kernel in qemu-system-s390x
-# (profile s390-mock: no zPCI function, so the mock driver is the only IOMMU);
-# SUITES=s390 alone builds only the s390x kernel.
+#  3. the VM suites of tests/vm-*.list, each list booted in its profile:
+#     mock and vtd on the x86-64 kernel; s390 on a cross-built s390x kernel
+#     in qemu-system-s390x, two boots: tests/vm-s390.list in profile
+#     s390-mock (no zPCI function, so the mock driver is the only IOMMU),
+#     tests/vm-s390-zpci.list in profile s390 (a zPCI virtio-rng function
+#     behind the s390-iommu driver).
+# Set SUITES to a subset ('unit lint mock vtd s390') to run fewer; SUITES=s390
+# alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit lint mock vtd}
+SUITES=${SUITES:-unit lint mock vtd s390}
 t0=$(date +%s)
-native=0
+native=0 cross=0
 for suite in $SUITES; do
-	[ "$suite" = s390 ] || native=1
+	case $suite in
+	s390) cross=1 ;;
+	*) native=1 ;;
+	esac
 done
 if [ $native = 1 ]; then
 	"$TOP/scripts/deps.sh"
 	"$TOP/scripts/build.sh"
 	"$TOP/scripts/build-tests.sh"
 fi
-case " $SUITES " in
-*" s390 "*)
+if [ $cross = 1 ]; then
 	ARCH=s390 "$TOP/scripts/deps.sh"
 	ARCH=s390 "$TOP/scripts/build.sh"
 	ARCH=s390 "$TOP/scripts/build-tests.sh"
-	;;
-esac
+fi
 
 total_p=0 total_f=0 total_s=0
 report=$BUILD/check-summary.txt
@@ -77,6 +81,7 @@ for suite in $SUITES; do
 		logf=$BUILD/check-$suite.log
 		log "suite $suite: VM tests of tests/vm-$suite.list"
 		rc=0
+		t1=$(date +%s)
 		if [ "$suite" = s390 ]; then
 			ARCH=s390 "$TOP/scripts/vm.sh" -p s390-mock -t 2400 \
 				-l "$logf" "$TOP/tests/vm-$suite.list" > "$logf.out" || rc=$?
@@ -88,6 +93,7 @@ for suite in $SUITES; do
 			"$TOP/scripts/vm.sh" -p "$suite" -t 2400 -a "$TOP/tests/vm-smoke.sh" \
 				-l "$logf" "$TOP/tests/vm-$suite.list" > "$logf.out" || rc=$?
 		fi
+		log "suite $suite: VMs took $(($(date +%s) - t1)) s"
 		case $rc in
 		0|1) count "$suite" "$logf.out" ;;
 		2)   count "$suite" "$logf.out"

@@ -12,15 +12,11 @@
  * (after the RPCITs the s390 driver issues). The device is attached to the
  * shadow.
  *
- * A minimal modern virtio-pci driver runs in this process: capabilities from
- * the VFIO config region, the common/notify/ISR structures accessed with
- * pread/pwrite on the BAR regions (no mmap on s390), everything
- * little-endian. It negotiates VIRTIO_F_VERSION_1 and
- * VIRTIO_F_ACCESS_PLATFORM (without the latter QEMU bypasses the IOMMU and
- * writes guest-physical memory of the VM), sets up queue 0 as a split
- * virtqueue in guest RAM pages the stage-1 maps, and posts one
- * device-writable buffer: the random bytes must land exactly where the
- * stage-1 says, and nowhere when the stage-1 or the IOAS no longer allows it.
+ * A minimal modern virtio-pci driver runs in this process (virtio_rng_lib.h,
+ * shared with the s390x demo): queue 0 is a split virtqueue in guest RAM
+ * pages the stage-1 maps, and each request posts one device-writable
+ * buffer: the random bytes must land exactly where the stage-1 says, and
+ * nowhere when the stage-1 or the IOAS no longer allows it.
  *
  * A refused DMA puts the zPCI function into the error state: QEMU raises a
  * zPCI error event, blocks the function's loads/stores (BAR and config
@@ -36,21 +32,13 @@
  * Without such a device (any x86 profile) every test skips.
  */
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_pci.h>
-#include <linux/virtio_ring.h>
 
 #include "kselftest_harness.h"
-#include "shadow_lib.h"
+#include "virtio_rng_lib.h"
 
 #define PAGE		0x1000UL
 #define FILL		0x5a		/* what untouched memory holds */
 
-#define VIRTIO_VENDOR		0x1af4
-#define VIRTIO_RNG_MODERN	0x1044	/* 0x1040 + device type 4 */
-
-#define VQ_SIZE		8
 #define VQ_TIMEOUT_MS	2000
 #define EVENT_WAIT_MS	3000
 
@@ -75,6 +63,14 @@
  *   S1_VICTIM  AP + 0x300000 -> page 62   backing unmapped from the IOAS
  *   S1_RO      AP + 0x400000 -> page 12   protected PTE
  *   S1_RO_STE  AP + 0x500000 -> page 13   protected segment-table entry
+ *
+ * The RPCIT tests map more, only in the test that needs it:
+ *
+ *   S1_ONE     AP + 0x600000 -> page 14   one page
+ *   S1_SCATTER AP + 0x700000 + 5 pages * i, i = 0..15: 16 pages scattered
+ *              over a 76-page window, to 16 scattered data pages
+ *   S1_RUN     AP + 0x8e0000, 64 pages across a 1 MiB (page-table)
+ *              boundary, to pages 0..63: all guest RAM, GPA-contiguous
  */
 #define G_PAGES		64
 #define G_SIZE		(G_PAGES * PAGE)
@@ -101,340 +97,14 @@
 #define S1_VICTIM	0x300000ULL
 #define S1_RO		0x400000ULL
 #define S1_RO_STE	0x500000ULL
-
-/* ------------------------------------------------------------------------ */
-/* A minimal modern virtio-pci driver over VFIO (pread/pwrite, LE)          */
-/* ------------------------------------------------------------------------ */
-
-struct vio_loc {
-	int bar;		/* -1: not found */
-	uint32_t off;
-	uint32_t len;
-};
-
-struct vio {
-	struct vfio_pci_dev *d;
-	uint64_t bar_off[VFIO_PCI_ROM_REGION_INDEX];
-	uint64_t bar_size[VFIO_PCI_ROM_REGION_INDEX];
-	struct vio_loc common, notify, isr, device;
-	uint32_t notify_mult;
-	uint16_t qsize_max;
-	uint16_t notify_off;
-	uint64_t features;	/* offered by the device */
-	/* The split virtqueue, host view (guest RAM) and device view (IOVA) */
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t avail_idx;
-	uint16_t used_idx;
-};
-
-static int vio_io(struct vio *v, const struct vio_loc *l, uint32_t off,
-		  void *buf, size_t len, bool write)
-{
-	uint64_t pos;
-	ssize_t n;
-
-	if (l->bar < 0 || off + len > l->len)
-		return -EINVAL;
-	pos = v->bar_off[l->bar] + l->off + off;
-	n = write ? pwrite(v->d->fd, buf, len, pos) :
-		    pread(v->d->fd, buf, len, pos);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
-static int vio_r8(struct vio *v, const struct vio_loc *l, uint32_t off,
-		  uint8_t *val)
-{
-	return vio_io(v, l, off, val, 1, false);
-}
-
-static int vio_w8(struct vio *v, const struct vio_loc *l, uint32_t off,
-		  uint8_t val)
-{
-	return vio_io(v, l, off, &val, 1, true);
-}
-
-static int vio_r16(struct vio *v, const struct vio_loc *l, uint32_t off,
-		   uint16_t *val)
-{
-	uint16_t le;
-	int ret = vio_io(v, l, off, &le, 2, false);
-
-	*val = le16toh(le);
-	return ret;
-}
-
-static int vio_w16(struct vio *v, const struct vio_loc *l, uint32_t off,
-		   uint16_t val)
-{
-	uint16_t le = htole16(val);
-
-	return vio_io(v, l, off, &le, 2, true);
-}
-
-static int vio_r32(struct vio *v, const struct vio_loc *l, uint32_t off,
-		   uint32_t *val)
-{
-	uint32_t le;
-	int ret = vio_io(v, l, off, &le, 4, false);
-
-	*val = le32toh(le);
-	return ret;
-}
-
-static int vio_w32(struct vio *v, const struct vio_loc *l, uint32_t off,
-		   uint32_t val)
-{
-	uint32_t le = htole32(val);
-
-	return vio_io(v, l, off, &le, 4, true);
-}
-
-static int vio_w64(struct vio *v, const struct vio_loc *l, uint32_t off,
-		   uint64_t val)
-{
-	int ret = vio_w32(v, l, off, (uint32_t)val);
-
-	return ret ? ret : vio_w32(v, l, off + 4, val >> 32);
-}
-
-/*
- * Walk the PCI capability list in the VFIO config region and find the
- * virtio structures (vendor-specific capabilities, cfg_type 1..4).
- */
-static int vio_find_caps(struct vio *v)
-{
-	uint16_t status;
-	uint8_t pos, hdr[20];
-	unsigned int i, guard = 0;
-	int ret;
-
-	v->common.bar = v->notify.bar = v->isr.bar = v->device.bar = -1;
-	for (i = 0; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
-		struct vfio_region_info info;
-
-		if (vfio_region_info(v->d, i, &info))
-			continue;
-		v->bar_off[i] = info.offset;
-		v->bar_size[i] = info.size;
-	}
-
-	ret = vfio_cfg_read(v->d, PCI_STATUS, &status, 2);
-	if (ret)
-		return ret;
-	if (!(le16toh(status) & PCI_STATUS_CAP_LIST))
-		return -ENOENT;
-	ret = vfio_cfg_read(v->d, PCI_CAPABILITY_LIST, &pos, 1);
-	if (ret)
-		return ret;
-	while (pos && guard++ < 48) {
-		struct vio_loc *l = NULL;
-		uint32_t off, len;
-
-		pos &= ~3;
-		ret = vfio_cfg_read(v->d, pos, hdr, 2);
-		if (ret)
-			return ret;
-		if (hdr[0] == PCI_CAP_ID_VNDR) {
-			ret = vfio_cfg_read(v->d, pos, hdr, sizeof(hdr));
-			if (ret)
-				return ret;
-			memcpy(&off, hdr + VIRTIO_PCI_CAP_OFFSET, 4);
-			memcpy(&len, hdr + VIRTIO_PCI_CAP_LENGTH, 4);
-			switch (hdr[VIRTIO_PCI_CAP_CFG_TYPE]) {
-			case VIRTIO_PCI_CAP_COMMON_CFG:
-				l = &v->common;
-				break;
-			case VIRTIO_PCI_CAP_NOTIFY_CFG:
-				l = &v->notify;
-				memcpy(&v->notify_mult,
-				       hdr + VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
-				v->notify_mult = le32toh(v->notify_mult);
-				break;
-			case VIRTIO_PCI_CAP_ISR_CFG:
-				l = &v->isr;
-				break;
-			case VIRTIO_PCI_CAP_DEVICE_CFG:
-				l = &v->device;
-				break;
-			}
-			/* The first of each type is the preferred one */
-			if (l && l->bar < 0 &&
-			    hdr[VIRTIO_PCI_CAP_BAR] < VFIO_PCI_ROM_REGION_INDEX) {
-				l->bar = hdr[VIRTIO_PCI_CAP_BAR];
-				l->off = le32toh(off);
-				l->len = le32toh(len);
-				shadow_log("virtio cap type %u: BAR %d + 0x%x, %u bytes",
-					   hdr[VIRTIO_PCI_CAP_CFG_TYPE], l->bar,
-					   l->off, l->len);
-			}
-		}
-		pos = hdr[1];
-	}
-	if (v->common.bar < 0 || v->notify.bar < 0 || v->isr.bar < 0)
-		return -ENOENT;
-	return 0;
-}
-
-#define COMMON(field) offsetof(struct virtio_pci_common_cfg, field)
-
-static int vio_status(struct vio *v, uint8_t *status)
-{
-	return vio_r8(v, &v->common, COMMON(device_status), status);
-}
-
-/* Reset: write 0 and wait until the device reads back 0 */
-static int vio_reset(struct vio *v)
-{
-	uint64_t end = shadow_now_ms() + 1000;
-	uint8_t st;
-	int ret;
-
-	ret = vio_w8(v, &v->common, COMMON(device_status), 0);
-	if (ret)
-		return ret;
-	do {
-		ret = vio_status(v, &st);
-		if (ret)
-			return ret;
-		if (!st)
-			return 0;
-		usleep(1000);
-	} while (shadow_now_ms() < end);
-	return -ETIMEDOUT;
-}
-
-static int vio_set_status(struct vio *v, uint8_t bits)
-{
-	uint8_t st;
-	int ret = vio_status(v, &st);
-
-	return ret ? ret : vio_w8(v, &v->common, COMMON(device_status),
-				  st | bits);
-}
-
-/*
- * Bring the device up to DRIVER_OK with queue 0 at the given IOVAs:
- * reset, ACKNOWLEDGE | DRIVER, features VERSION_1 | ACCESS_PLATFORM (both
- * mandatory here), FEATURES_OK, queue 0 (VQ_SIZE entries, no MSI-X
- * vector: we poll), DRIVER_OK.
- */
-static int vio_init(struct vio *v, uint64_t desc_iova, uint64_t avail_iova,
-		    uint64_t used_iova)
-{
-	const uint64_t want = (1ULL << VIRTIO_F_VERSION_1) |
-			      (1ULL << VIRTIO_F_ACCESS_PLATFORM);
-	uint32_t lo, hi;
-	uint16_t qs;
-	uint8_t st;
-	int ret;
-
-	ret = vio_reset(v);
-	if (ret)
-		return ret;
-	ret = vio_set_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	if (!ret)
-		ret = vio_set_status(v, VIRTIO_CONFIG_S_DRIVER);
-	if (ret)
-		return ret;
-
-	if ((ret = vio_w32(v, &v->common, COMMON(device_feature_select), 0)) ||
-	    (ret = vio_r32(v, &v->common, COMMON(device_feature), &lo)) ||
-	    (ret = vio_w32(v, &v->common, COMMON(device_feature_select), 1)) ||
-	    (ret = vio_r32(v, &v->common, COMMON(device_feature), &hi)))
-		return ret;
-	v->features = (uint64_t)hi << 32 | lo;
-	shadow_log("virtio: device features 0x%016llx",
-		   (unsigned long long)v->features);
-	if ((v->features & want) != want)
-		return -EOPNOTSUPP;
-	if ((ret = vio_w32(v, &v->common, COMMON(guest_feature_select), 0)) ||
-	    (ret = vio_w32(v, &v->common, COMMON(guest_feature), 0)) ||
-	    (ret = vio_w32(v, &v->common, COMMON(guest_feature_select), 1)) ||
-	    (ret = vio_w32(v, &v->common, COMMON(guest_feature), want >> 32)))
-		return ret;
-	ret = vio_set_status(v, VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!ret)
-		ret = vio_status(v, &st);
-	if (ret)
-		return ret;
-	if (!(st & VIRTIO_CONFIG_S_FEATURES_OK))
-		return -EPROTO;
-
-	if ((ret = vio_w16(v, &v->common, COMMON(queue_select), 0)) ||
-	    (ret = vio_r16(v, &v->common, COMMON(queue_size), &qs)))
-		return ret;
-	v->qsize_max = qs;
-	if (qs < VQ_SIZE)
-		return -ENOSPC;
-	if ((ret = vio_w16(v, &v->common, COMMON(queue_size), VQ_SIZE)) ||
-	    (ret = vio_w16(v, &v->common, COMMON(queue_msix_vector),
-			   VIRTIO_MSI_NO_VECTOR)) ||
-	    (ret = vio_w64(v, &v->common, COMMON(queue_desc_lo), desc_iova)) ||
-	    (ret = vio_w64(v, &v->common, COMMON(queue_avail_lo),
-			   avail_iova)) ||
-	    (ret = vio_w64(v, &v->common, COMMON(queue_used_lo), used_iova)) ||
-	    (ret = vio_r16(v, &v->common, COMMON(queue_notify_off),
-			   &v->notify_off)) ||
-	    (ret = vio_w16(v, &v->common, COMMON(queue_enable), 1)))
-		return ret;
-	v->avail_idx = 0;
-	v->used_idx = 0;
-	ret = vio_set_status(v, VIRTIO_CONFIG_S_DRIVER_OK);
-	if (!ret)
-		ret = vio_status(v, &st);
-	if (ret)
-		return ret;
-	shadow_log("virtio: queue 0 (max %u) of %u at desc 0x%llx avail 0x%llx used 0x%llx, status 0x%x",
-		   v->qsize_max, VQ_SIZE, (unsigned long long)desc_iova,
-		   (unsigned long long)avail_iova,
-		   (unsigned long long)used_iova, st);
-	return st & VIRTIO_CONFIG_S_NEEDS_RESET ? -EIO : 0;
-}
-
-/* Post one device-writable buffer (descriptor @slot) and notify queue 0 */
-static int vio_post(struct vio *v, unsigned int slot, uint64_t iova,
-		    uint32_t len)
-{
-	struct vring_desc *d = &v->desc[slot];
-
-	d->addr = htole64(iova);
-	d->len = htole32(len);
-	d->flags = htole16(VRING_DESC_F_WRITE);
-	d->next = 0;
-	v->avail->ring[v->avail_idx % VQ_SIZE] = htole16(slot);
-	__sync_synchronize();
-	v->avail->idx = htole16(++v->avail_idx);
-	__sync_synchronize();
-	shadow_log("virtio: post %u bytes at IOVA 0x%llx (desc %u), notify",
-		   len, (unsigned long long)iova, slot);
-	return vio_w16(v, &v->notify, v->notify_off * v->notify_mult, 0);
-}
-
-/*
- * Wait for the next used element. Returns 0 with its id and len, or
- * -ETIMEDOUT after @timeout_ms.
- */
-static int vio_wait_used(struct vio *v, unsigned int timeout_ms,
-			 uint32_t *id, uint32_t *len)
-{
-	volatile uint16_t *idx = &v->used->idx;
-	uint64_t end = shadow_now_ms() + timeout_ms;
-
-	while (le16toh(*idx) == v->used_idx) {
-		if (shadow_now_ms() > end)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	__sync_synchronize();
-	*id = le32toh(v->used->ring[v->used_idx % VQ_SIZE].id);
-	*len = le32toh(v->used->ring[v->used_idx % VQ_SIZE].len);
-	v->used_idx++;
-	return 0;
-}
+#define S1_ONE		0x600000ULL
+#define S1_SCATTER	0x700000ULL
+#define S1_RUN		0x8e0000ULL
+#define PG_ONE		14
+#define SCATTER_N	16
+#define SCATTER_STEP	5		/* pages between two scattered IOVAs */
+#define SCATTER_WIN	((SCATTER_N - 1) * SCATTER_STEP + 1)	/* pages */
+#define RUN_PAGES	64
 
 /* ------------------------------------------------------------------------ */
 /* The fixture                                                              */
@@ -493,7 +163,7 @@ static int build_stage1(FIXTURE_DATA(zpci) *self)
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
 		ret = s390_tbl_map(&self->t, s1(self, map[i].s1),
 				   gpa(self, map[i].pg), map[i].ro);
 		if (ret)
@@ -511,61 +181,6 @@ static void zpci_log(void *priv, const char *msg)
 	struct __test_metadata *_metadata = priv;
 
 	TH_LOG("  %s", msg);
-}
-
-/*
- * s390 only: put a function that went into the error state back into
- * service (disable, enable, rescan: a fresh pci_dev), the way an operator
- * does it. Needs the VFIO fds closed.
- */
-static int zpci_recover(const char *bdf)
-{
-	char path[PATH_MAX];
-	uint64_t end;
-	int ret;
-
-	snprintf(path, sizeof(path), SHADOW_PCI_DEVICES "/%s/recover", bdf);
-	ret = shadow_sysfs_write(path, "1");
-	if (ret)
-		return ret;
-	/* The rescan is synchronous; give the new device a moment anyway */
-	end = shadow_now_ms() + 2000;
-	snprintf(path, sizeof(path), SHADOW_PCI_DEVICES "/%s", bdf);
-	while (access(path, F_OK)) {
-		if (shadow_now_ms() > end)
-			return -ENODEV;
-		usleep(10000);
-	}
-	return 0;
-}
-
-/* Ask for the error eventfd of vfio-pci (only PCIe devices offer one) */
-static int vfio_err_eventfd(struct vfio_pci_dev *d)
-{
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} irq = {
-		.set = {
-			.argsz = sizeof(irq),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_ERR_IRQ_INDEX,
-			.start = 0,
-			.count = 1,
-		},
-	};
-	int ret;
-
-	irq.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (irq.fd < 0)
-		return -errno;
-	ret = shadow_ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &irq);
-	if (ret) {
-		close(irq.fd);
-		return ret;
-	}
-	return irq.fd;
 }
 
 /*
@@ -770,8 +385,8 @@ static void expect_used(FIXTURE_DATA(zpci) *self, uint32_t id, uint32_t len)
 	uint16_t i = self->vio.used_idx - 1;
 
 	u->flags = self->vio.used->flags;
-	u->ring[i % VQ_SIZE].id = htole32(id);
-	u->ring[i % VQ_SIZE].len = htole32(len);
+	u->ring[i % VIO_QUEUE_SIZE].id = htole32(id);
+	u->ring[i % VIO_QUEUE_SIZE].len = htole32(len);
 	u->idx = htole16(self->vio.used_idx);
 }
 
@@ -864,46 +479,30 @@ static void rng_refused(struct __test_metadata *_metadata,
 static int rng_report(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(zpci) *self)
 {
-	const char *const needles[] = { "reports an error for PCI function",
-					NULL };
-	char line[256];
-	uint64_t cnt;
-	uint8_t st;
-	int ret;
+	struct zpci_observation o;
+	unsigned int i;
 
-	ret = vio_status(&self->vio, &st);
-	if (ret)
+	zpci_observe(&self->vio, self->kmsg, self->errfd, EVENT_WAIT_MS, &o);
+	if (o.status_ret)
 		TH_LOG("driver: device status read failed: %s (function blocked)",
-		       strerror(-ret));
+		       strerror(-o.status_ret));
 	else
-		TH_LOG("driver: device status 0x%02x%s", st,
-		       st == 0xff ? " (all ones: the function's loads are blocked)" :
-		       st & VIRTIO_CONFIG_S_NEEDS_RESET ? " (NEEDS_RESET)" : "");
-
-	ret = kmsg_wait_for(self->kmsg, needles, EVENT_WAIT_MS, line,
-			    sizeof(line));
-	if (ret)
+		TH_LOG("driver: device status 0x%02x%s", o.status,
+		       o.status == 0xff ? " (all ones: the function's loads are blocked)" :
+		       o.status & VIRTIO_CONFIG_S_NEEDS_RESET ? " (NEEDS_RESET)" : "");
+	if (o.event_ret)
 		TH_LOG("kernel: no zPCI error event within %u ms (%s)",
-		       EVENT_WAIT_MS, strerror(-ret));
+		       EVENT_WAIT_MS, strerror(-o.event_ret));
 	else
-		TH_LOG("kernel: %s", line);
-	/* Collect what recovery said about it */
-	if (!ret)
-		while (!kmsg_wait_for(self->kmsg,
-				      (const char *const[]){ self->bdf, NULL },
-				      200, line, sizeof(line)))
-			TH_LOG("kernel: %s", line);
-
-	if (self->errfd < 0)
+		TH_LOG("kernel: %s", o.event);
+	for (i = 0; i < o.nr_more; i++)
+		TH_LOG("kernel: %s", o.more[i]);
+	if (o.err_signalled < 0)
 		TH_LOG("vfio: no error IRQ for this function (not PCIe)");
-	else {
-		if (read(self->errfd, &cnt, sizeof(cnt)) == sizeof(cnt))
-			TH_LOG("vfio: error eventfd signalled (%llu)",
-			       (unsigned long long)cnt);
-		else
-			TH_LOG("vfio: error eventfd not signalled");
-	}
-	return ret;
+	else
+		TH_LOG("vfio: error eventfd %s",
+		       o.err_signalled ? "signalled" : "not signalled");
+	return o.event_ret;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -975,8 +574,8 @@ TEST_F(zpci, rng_lands_in_stage1_page)
 	CHECK_RAM();
 
 	/* A few more rounds around the ring */
-	for (unsigned int i = 0; i < VQ_SIZE + 2; i++) {
-		ret = rng_request(_metadata, self, i % VQ_SIZE,
+	for (unsigned int i = 0; i < VIO_QUEUE_SIZE + 2; i++) {
+		ret = rng_request(_metadata, self, i % VIO_QUEUE_SIZE,
 				  s1(self, S1_DROP) + 64 * i, 64);
 		ASSERT_EQ(64, ret);
 		expect_bytes(self, PG_DROP, 64 * i, 64);
@@ -1111,6 +710,308 @@ TEST_F(zpci, attach_populated_ioas)
 	self->recover = false;
 	expect_bytes(self, PG_BUF2, 0, 256);
 	CHECK_RAM();
+}
+
+/* ------------------------------------------------------------------------ */
+/* RPCITs: what the shadow makes the s390-iommu driver issue                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * QEMU's zPCI model, like z/VM, translates only what a refresh (RPCIT)
+ * told it about; every refresh is an intercept, so the shadow must issue
+ * what the hardware needs and no more. The s390-iommu driver counts per
+ * domain what it did (debugfs "statistics" of the function, the counters
+ * of the domain it is attached to, here the shadow). The contract, per
+ * IOMMU_HWPT_INVALIDATE of a range:
+ *
+ *  - "Mapped pages" / "Unmapped pages" grow by the 4 KiB entries the
+ *    invalidation added / removed, exactly;
+ *  - exactly one "Sync Map RPCIT" if it mapped anything (all new entries
+ *    refreshed together, not one refresh per map call), none otherwise;
+ *  - exactly one "Sync RPCIT" if it unmapped anything, none otherwise;
+ *  - no global refresh;
+ * and an IOMMU_IOAS_UNMAP that zaps shadow entries costs one Sync RPCIT.
+ */
+
+struct rpcit_want {
+	uint64_t mapped, unmapped, sync_map, sync;
+};
+
+static void stats_snap(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(zpci) *self, struct zpci_iommu_stats *s)
+{
+	ASSERT_EQ(0, zpci_stats_read(self->bdf, s));
+}
+
+/*
+ * Enable the counters and take the first reading; every RPCIT test starts
+ * with it and returns at once when it returns false (skipped).
+ */
+static bool stats_start(struct __test_metadata *_metadata,
+			FIXTURE_DATA(zpci) *self, struct zpci_iommu_stats *s)
+{
+	int ret = zpci_stats_enable(self->bdf);
+
+	if (ret == -ENOENT)
+		SKIP(return false, "no debugfs statistics for %s (CONFIG_DEBUG_FS?)",
+		     self->bdf);
+	ASSERT_EQ(0, ret);
+	stats_snap(_metadata, self, s);
+	return true;
+}
+
+/*
+ * Compare what happened since @before with @want and log it; @before
+ * becomes the new reading.
+ */
+static void rpcits_expect(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(zpci) *self, const char *what,
+			  struct zpci_iommu_stats *before,
+			  const struct rpcit_want *want)
+{
+	struct zpci_iommu_stats now, d;
+
+	stats_snap(_metadata, self, &now);
+	zpci_stats_delta(&d, before, &now);
+	TH_LOG("%s: +%llu mapped, +%llu unmapped pages; +%llu Sync Map, +%llu Sync, +%llu Global RPCITs (want +%llu, +%llu; +%llu, +%llu, +0)",
+	       what, (unsigned long long)d.mapped_pages,
+	       (unsigned long long)d.unmapped_pages,
+	       (unsigned long long)d.sync_map_rpcits,
+	       (unsigned long long)d.sync_rpcits,
+	       (unsigned long long)d.global_rpcits,
+	       (unsigned long long)want->mapped,
+	       (unsigned long long)want->unmapped,
+	       (unsigned long long)want->sync_map,
+	       (unsigned long long)want->sync);
+	EXPECT_EQ(want->mapped, d.mapped_pages);
+	EXPECT_EQ(want->unmapped, d.unmapped_pages);
+	EXPECT_EQ(want->sync_map, d.sync_map_rpcits);
+	EXPECT_EQ(want->sync, d.sync_rpcits);
+	EXPECT_EQ(0, d.global_rpcits);
+	*before = now;
+}
+
+static int invalidate(FIXTURE_DATA(zpci) *self, uint64_t off, uint64_t len)
+{
+	return iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					 s1(self, off), len);
+}
+
+/* Guest page the i-th scattered IOVA names; @shift retargets them all */
+static unsigned int scatter_pg(unsigned int i, unsigned int shift)
+{
+	/* Data pages 14..31, never two IOVAs on one page */
+	return 14 + (i * 7 + shift) % 18;
+}
+
+static uint64_t scatter_iova(unsigned int i)
+{
+	return S1_SCATTER + (uint64_t)i * SCATTER_STEP * PAGE;
+}
+
+static int map_scattered(FIXTURE_DATA(zpci) *self, unsigned int shift)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < SCATTER_N; i++) {
+		ret = s390_tbl_map(&self->t, s1(self, scatter_iova(i)),
+				   gpa(self, scatter_pg(i, shift)), false);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A DMA through a new entry proves the refresh reached the device; the
+ * bytes must land in @pg only.
+ */
+static void dma_lands(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(zpci) *self, uint64_t off, unsigned int pg)
+{
+	int ret;
+
+	/* What the guest wrote to its tables since: expected, not DMA */
+	memcpy(self->expect + TBL_PAGE * PAGE, gpage(self, TBL_PAGE),
+	       TBL_PAGES * PAGE);
+	ret = rng_request(_metadata, self, 0, s1(self, off) + 0x40, 64);
+
+	if (ret < 0) {
+		self->recover = true;
+		rng_report(_metadata, self);
+	}
+	ASSERT_EQ(64, ret);
+	EXPECT_TRUE(looks_random(gpage(self, pg) + 0x40, 64));
+	expect_bytes(self, pg, 0x40, 64);
+	CHECK_RAM();
+}
+
+/* One page: one map refresh, one unmap refresh, nothing when unchanged */
+TEST_F(zpci, rpcit_one_page)
+{
+	const struct rpcit_want map1 = { .mapped = 1, .sync_map = 1 };
+	const struct rpcit_want unmap1 = { .unmapped = 1, .sync = 1 };
+	const struct rpcit_want none = { 0 };
+	struct zpci_iommu_stats s;
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, s390_tbl_map(&self->t, s1(self, S1_ONE),
+				  gpa(self, PG_ONE), false));
+	ASSERT_EQ(0, invalidate(self, S1_ONE, PAGE));
+	rpcits_expect(_metadata, self, "map 1 page", &s, &map1);
+	dma_lands(_metadata, self, S1_ONE, PG_ONE);
+	stats_snap(_metadata, self, &s);
+
+	ASSERT_EQ(0, invalidate(self, S1_ONE, PAGE));
+	rpcits_expect(_metadata, self, "same page again, unchanged", &s, &none);
+
+	ASSERT_EQ(0, s390_tbl_unmap(&self->t, s1(self, S1_ONE)));
+	ASSERT_EQ(0, invalidate(self, S1_ONE, PAGE));
+	rpcits_expect(_metadata, self, "unmap 1 page", &s, &unmap1);
+
+	ASSERT_EQ(0, invalidate(self, S1_ONE, PAGE));
+	rpcits_expect(_metadata, self, "unmapped page again", &s, &none);
+}
+
+/* 16 scattered pages in one invalidation: one refresh, not 16 */
+TEST_F(zpci, rpcit_scattered_16)
+{
+	const struct rpcit_want map16 = { .mapped = SCATTER_N, .sync_map = 1 };
+	const struct rpcit_want unmap16 = { .unmapped = SCATTER_N, .sync = 1 };
+	struct zpci_iommu_stats s;
+	unsigned int i;
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, map_scattered(self, 0));
+	ASSERT_EQ(0, invalidate(self, S1_SCATTER, SCATTER_WIN * PAGE));
+	rpcits_expect(_metadata, self, "map 16 scattered pages", &s, &map16);
+	dma_lands(_metadata, self, scatter_iova(SCATTER_N - 1),
+		  scatter_pg(SCATTER_N - 1, 0));
+	stats_snap(_metadata, self, &s);
+
+	for (i = 0; i < SCATTER_N; i++)
+		ASSERT_EQ(0, s390_tbl_unmap(&self->t,
+					    s1(self, scatter_iova(i))));
+	ASSERT_EQ(0, invalidate(self, S1_SCATTER, SCATTER_WIN * PAGE));
+	rpcits_expect(_metadata, self, "unmap 16 scattered pages", &s,
+		      &unmap16);
+}
+
+/* 64 pages in a row across a page-table boundary: one refresh each way */
+TEST_F(zpci, rpcit_contiguous_64)
+{
+	const struct rpcit_want map64 = { .mapped = RUN_PAGES, .sync_map = 1 };
+	const struct rpcit_want unmap64 = { .unmapped = RUN_PAGES, .sync = 1 };
+	struct zpci_iommu_stats s;
+	unsigned int i;
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, s1(self, S1_RUN),
+					gpa(self, 0), RUN_PAGES * PAGE, false));
+	ASSERT_EQ(0, invalidate(self, S1_RUN, RUN_PAGES * PAGE));
+	rpcits_expect(_metadata, self, "map 64 contiguous pages", &s, &map64);
+	/* Both ends of the run: page 0 and page 1 of guest RAM */
+	dma_lands(_metadata, self, S1_RUN, 0);
+	dma_lands(_metadata, self, S1_RUN + PAGE, 1);
+	stats_snap(_metadata, self, &s);
+
+	for (i = 0; i < RUN_PAGES; i++)
+		ASSERT_EQ(0, s390_tbl_unmap(&self->t,
+					    s1(self, S1_RUN + i * PAGE)));
+	ASSERT_EQ(0, invalidate(self, S1_RUN, RUN_PAGES * PAGE));
+	rpcits_expect(_metadata, self, "unmap 64 contiguous pages", &s,
+		      &unmap64);
+}
+
+/*
+ * Retarget: the guest points existing entries at other pages. Each is an
+ * unmap and a map in the shadow; one invalidation still needs just one
+ * refresh of each kind, and the device must see the new pages.
+ */
+TEST_F(zpci, rpcit_retarget)
+{
+	const struct rpcit_want map16 = { .mapped = SCATTER_N, .sync_map = 1 };
+	const struct rpcit_want move16 = { .mapped = SCATTER_N,
+					   .unmapped = SCATTER_N,
+					   .sync_map = 1, .sync = 1 };
+	const struct rpcit_want move1 = { .mapped = 1, .unmapped = 1,
+					  .sync_map = 1, .sync = 1 };
+	struct zpci_iommu_stats s;
+	uint64_t last = scatter_iova(SCATTER_N - 1);
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, map_scattered(self, 0));
+	ASSERT_EQ(0, invalidate(self, S1_SCATTER, SCATTER_WIN * PAGE));
+	rpcits_expect(_metadata, self, "map 16 scattered pages", &s, &map16);
+	/* Used first, so the device's IOTLB holds the old translation */
+	dma_lands(_metadata, self, last, scatter_pg(SCATTER_N - 1, 0));
+	stats_snap(_metadata, self, &s);
+
+	ASSERT_EQ(0, map_scattered(self, 1));
+	ASSERT_EQ(0, invalidate(self, S1_SCATTER, SCATTER_WIN * PAGE));
+	rpcits_expect(_metadata, self, "retarget 16 scattered pages", &s,
+		      &move16);
+	dma_lands(_metadata, self, last, scatter_pg(SCATTER_N - 1, 1));
+	stats_snap(_metadata, self, &s);
+
+	/* One of the two pages of S1_BUF, within a two-page invalidation */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, s1(self, S1_BUF + PAGE),
+				  gpa(self, PG_ONE), false));
+	ASSERT_EQ(0, invalidate(self, S1_BUF, 2 * PAGE));
+	rpcits_expect(_metadata, self, "retarget 1 of 2 pages", &s, &move1);
+	dma_lands(_metadata, self, S1_BUF + PAGE, PG_ONE);
+}
+
+/* Invalidations that change nothing cost nothing */
+TEST_F(zpci, rpcit_unchanged)
+{
+	const struct rpcit_want none = { 0 };
+	struct zpci_iommu_stats s;
+	int ret;
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, invalidate(self, S1_BUF, 2 * PAGE));
+	rpcits_expect(_metadata, self, "2 mapped pages, unchanged", &s, &none);
+	ASSERT_EQ(0, invalidate(self, S1_SCATTER, SCATTER_WIN * PAGE));
+	rpcits_expect(_metadata, self, "76 pages never mapped", &s, &none);
+	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					       0, 0));
+	rpcits_expect(_metadata, self, "whole aperture, unchanged", &s,
+		      &none);
+	/* A refused invalidation must not refresh either */
+	ret = iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
+					s1(self, S1_BUF) + 1, PAGE);
+	EXPECT_EQ(-EINVAL, ret);
+	rpcits_expect(_metadata, self, "misaligned, refused", &s, &none);
+}
+
+/* IOMMU_IOAS_UNMAP of backing RAM zaps the shadow: one Sync RPCIT */
+TEST_F(zpci, rpcit_ioas_unmap)
+{
+	const struct rpcit_want zap1 = { .unmapped = 1, .sync = 1 };
+	const struct rpcit_want none = { 0 };
+	struct zpci_iommu_stats s;
+	uint64_t unmapped = 0;
+
+	if (!stats_start(_metadata, self, &s))
+		return;
+	ASSERT_EQ(0, iommufd_ioas_unmap(self->iommufd, self->ioas_id,
+					gpa(self, PG_VICTIM),
+					(G_PAGES - PG_VICTIM) * PAGE,
+					&unmapped));
+	EXPECT_EQ((G_PAGES - PG_VICTIM) * PAGE, unmapped);
+	rpcits_expect(_metadata, self, "IOAS unmap behind 1 shadow entry", &s,
+		      &zap1);
+	/* The guest's refresh of the now unbacked IOVA changes nothing */
+	EXPECT_EQ(-ENXIO, invalidate(self, S1_VICTIM, PAGE));
+	rpcits_expect(_metadata, self, "refresh of the zapped IOVA", &s,
+		      &none);
 }
 
 /* After all that, the function works again (recovered by teardown) */
