@@ -390,6 +390,23 @@ static struct shadow_map *shadow_map_alloc(struct iommufd_hwpt_shadow *shadow,
 }
 
 /*
+ * Whether the driver may hold a leaf at the leaf-size block @blk of the
+ * shadow. A leaf maps one aligned, contiguous host range, so a block whose
+ * first page is not leaf-aligned in host memory, or whose last page does
+ * not continue it, is certainly not one and needs no breaking: guest RAM of
+ * ordinary 4 KiB host pages never pays for it.
+ */
+static bool shadow_maybe_leaf(struct shadow_sync *sync, u64 blk)
+{
+	struct iommu_domain *domain = sync->shadow->common.domain;
+	u64 tail = sync->leaf - SHADOW_PAGE_SIZE;
+	phys_addr_t phys = iommu_iova_to_phys(domain, blk);
+
+	return phys && !(phys & (sync->leaf - 1)) &&
+	       iommu_iova_to_phys(domain, blk + tail) == phys + tail;
+}
+
+/*
  * Unmap [first, last] from the shadow, which must lie inside @map, and
  * split the record. The right part needs a new record, charged against the
  * cap. A sync (@sync->may_fail) then fails with nothing changed; a zap
@@ -422,9 +439,12 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 		u64 lb = ALIGN_DOWN(first, sync->leaf);
 		u64 rb = ALIGN_DOWN(ulast, sync->leaf) + sync->leaf - 1;
 
-		if (lb != first && lb >= m_first && lb + sync->leaf - 1 <= m_last)
+		if (lb != first && lb >= m_first &&
+		    lb + sync->leaf - 1 <= m_last && shadow_maybe_leaf(sync, lb))
 			ufirst = lb;
-		if (rb != ulast && rb <= m_last && rb - sync->leaf + 1 >= m_first)
+		if (rb != ulast && rb <= m_last &&
+		    rb - sync->leaf + 1 >= m_first &&
+		    shadow_maybe_leaf(sync, rb - sync->leaf + 1))
 			ulast = rb;
 	}
 
