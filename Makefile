@@ -10,6 +10,8 @@
 #                   'N passed, N failed'
 #   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
 #                   the floor, on the mock and on VT-d (~5 min)
+#   make bench-profile [ARGS="--max-size N --layouts s|c"]
+#                   where the kernel spends a refresh (VT-d, /proc/profile)
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)
 #   make vm-run PROG=path [ARGS="..."] [PROFILE=vtd|mock] [TIMEOUT=s]
 #                   run a static program in the VM, return its exit status
@@ -23,7 +25,7 @@
 PROFILE ?= vtd
 TIMEOUT ?= 600
 
-.PHONY: all deps kernel tests run check bench vm vm-run s390 s390-kernel clean
+.PHONY: all deps kernel tests run check bench bench-profile vm vm-run s390 s390-kernel clean
 
 all: tests
 
@@ -45,6 +47,9 @@ check:
 bench: tests
 	scripts/vm-run.sh -p mock -t 900 build/tests-x86_64/bench
 	scripts/vm-run.sh -p vtd -t 900 build/tests-x86_64/bench --edu
+
+bench-profile: tests
+	scripts/bench-profile.sh $(ARGS)
 
 vm: tests
 	scripts/vm.sh -p $(PROFILE) -a tests/vm-smoke.sh -s

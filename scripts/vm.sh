@@ -96,6 +96,8 @@ s390/s390-mock) qemu+=(-nic none)
 *) die "unknown profile $profile for ARCH=$ARCH" ;;
 esac
 [ $shell = 1 ] && append="$append shadow.shell"
+# Extra kernel parameters (make bench-profile: profile=2)
+[ -n "${VM_APPEND:-}" ] && append="$append $VM_APPEND"
 
 if [ $shell = 1 ]; then
 	exec "${qemu[@]}" -nographic -append "$append"

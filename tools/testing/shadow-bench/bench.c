@@ -762,6 +762,57 @@ static void bench_kernel(struct bench *b, enum layout l, unsigned int n,
 }
 
 /*
+ * --profile SECONDS: where the kernel spends a refresh. Needs a kernel with
+ * CONFIG_PROFILING booted with "profile=2" (make bench-profile): the timer
+ * tick counts the kernel PC in 4-byte buckets of /proc/profile. Loops a at
+ * one size for SECONDS (set_target + invalidate as above; the userspace PTE
+ * writes are not sampled) and prints every bucket that got ticks as
+ * "@prof <offset from _stext> <ticks>"; scripts/bench-profile.sh names the
+ * functions and lines with the vmlinux the VM booted.
+ */
+static void profile_a(struct bench *b, enum layout l, unsigned int n,
+		      unsigned int seconds)
+{
+	uint64_t iova = BENCH_IOVA, len = n * PG, start, reps = 0, total = 0;
+	size_t nb, i, max = 64 << 20;
+	unsigned int *prof;
+	int which = 0;
+	FILE *f;
+
+	edu_attach(b, true);
+	f = fopen("/proc/profile", "w");
+	if (!f || fputs("0", f) < 0 || fclose(f))
+		die("/proc/profile: boot with profile=2 (make bench-profile)",
+		    ENOENT);
+	start = now_ns();
+	while (now_ns() - start < seconds * 1000000000ULL) {
+		set_target(b, l, which, iova, n);
+		CHECK(invalidate(b, iova, len));
+		which ^= 1;
+		reps++;
+	}
+	prof = malloc(max);
+	f = fopen("/proc/profile", "r");
+	if (!f || !prof)
+		die("/proc/profile", errno);
+	nb = fread(prof, sizeof(*prof), max / sizeof(*prof), f);
+	fclose(f);
+	if (nb < 2)
+		die("/proc/profile is empty", EIO);
+	printf("@profile %s %u pages, %llu refreshes in %u s, step %u\n",
+	       l == SCATTERED ? "scattered" : "contiguous", n,
+	       (unsigned long long)reps, seconds, prof[0]);
+	for (i = 1; i < nb; i++) {
+		if (!prof[i])
+			continue;
+		printf("@prof %#zx %u\n", (i - 1) * prof[0], prof[i]);
+		total += prof[i];
+	}
+	printf("@profile end, %llu ticks\n", (unsigned long long)total);
+	free(prof);
+}
+
+/*
  * b and c at one size, on the tables of target 0. Run after all of a and
  * d: the many small objects b frees would otherwise be paid for (KASAN
  * quarantine) by the allocations of the next refresh measured.
@@ -998,6 +1049,7 @@ int main(int argc, char **argv)
 	unsigned int max_size = sizes[NR_SIZES - 1];
 	const char *layouts = "sc";
 	bool do_unmap = true;
+	unsigned int profile_s = 0;
 	int i, l, ln, nl, nsz = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -1015,13 +1067,16 @@ int main(int argc, char **argv)
 			layouts = argv[++i];
 		else if (!strcmp(argv[i], "--no-unmap"))
 			do_unmap = false;
+		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+			profile_s = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--no-user"))
 			no_user = true;
 		else if (!strcmp(argv[i], "-v"))
 			verbose = true;
 		else {
 			fprintf(stderr, "usage: bench [--edu] [--max-entries N] [--budget SECONDS] [--cell-budget SECONDS]\n"
-				"             [--max-size PAGES] [--layouts sc|s|c|cs] [--no-unmap] [-v]\n");
+				"             [--max-size PAGES] [--layouts sc|s|c|cs] [--no-unmap] [-v]\n"
+				"             [--profile SECONDS]  (kernel profile of a at --max-size, per layout)\n");
 			return 2;
 		}
 	}
@@ -1051,6 +1106,15 @@ int main(int argc, char **argv)
 	nl = strlen(layouts);
 	if (nl > 2)
 		nl = 2;
+	if (profile_s) {
+		for (ln = 0; ln < nl; ln++) {
+			l = layouts[ln] == 'c' ? CONTIG : SCATTERED;
+			profile_a(b, l, max_size, profile_s);
+			clear_ptes(b, BENCH_IOVA, max_size);
+			CHECK(invalidate(b, BENCH_IOVA, max_size * PG));
+		}
+		return 0;
+	}
 	for (ln = 0; ln < nl; ln++) {
 		l = layouts[ln] == 'c' ? CONTIG : SCATTERED;
 		for (i = 0; i < (int)NR_SIZES && sizes[i] <= max_size; i++)

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Where the kernel spends a shadow refresh (issue 5): boot the VT-d VM with
+# profile=2 (CONFIG_PROFILING: the timer tick counts the kernel PC in 4-byte
+# buckets), loop one refresh size in shadow-bench (--profile), and name the
+# buckets with the vmlinux that booted: ticks per function, and the hottest
+# offsets inside the top functions (for objdump -d --start-address).
+#
+#   bench-profile.sh [BENCH ARGS]   default: --max-size 4096 --layouts sc
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null || die "python3 missing (apt-get install python3)"
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--max-size 4096 --layouts sc)
+out=$BUILD/bench-profile.out
+VM_APPEND=profile=2 VMRUN_LOG=$BUILD/vm-run.bench-profile.log \
+	"$TOP/scripts/vm-run.sh" -p vtd -t 600 "$TESTS/bench" --edu \
+	--profile 20 "${args[@]}" | tee "$out" | grep -v '^@prof ' || true
+nm -n "$OBJ/vmlinux" > "$BUILD/vmlinux.nm"
+python3 - "$BUILD/vmlinux.nm" "$out" <<'PY'
+import bisect, sys
+syms = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 3 and f[1] in "tTwW":
+        syms.append((int(f[0], 16), f[2]))
+stext = next(a for a, n in syms if n == "_stext")
+addrs = [a for a, n in syms]
+def report(title, buckets):
+    total = sum(buckets.values())
+    funcs, offs = {}, {}
+    for off, hits in buckets.items():
+        i = bisect.bisect_right(addrs, stext + off) - 1
+        name = syms[i][1]
+        funcs[name] = funcs.get(name, 0) + hits
+        offs.setdefault(name, []).append((hits, stext + off - syms[i][0]))
+    idle = sum(h for n, h in funcs.items() if "idle" in n)
+    busy = total - idle
+    print("\n%s\n  %d ticks, %d idle; %% of the busy ones:" % (title, total, idle))
+    top = sorted(((h, n) for n, h in funcs.items() if "idle" not in n), reverse=True)
+    for h, n in top[:45]:
+        hot = sorted(offs[n], reverse=True)[:4]
+        print("  %6d %5.1f%%  %-44s hot +%s" % (h, 100.0 * h / busy, n,
+              ",".join("%#x" % o for _, o in hot)))
+title, buckets = None, {}
+for line in open(sys.argv[2]):
+    if line.startswith("@profile end"):
+        report(title, buckets)
+        title, buckets = None, {}
+    elif line.startswith("@profile "):
+        title = "profile of a, " + line[len("@profile "):].strip()
+    elif line.startswith("@prof "):
+        f = line.split()
+        buckets[int(f[1], 16)] = buckets.get(int(f[1], 16), 0) + int(f[2])
+PY
