@@ -73,6 +73,8 @@ struct iommufd_shadow_stats {
 	u64 leaf_breaks;
 };
 
+struct shadow_pblock;
+
 /**
  * struct iommufd_hwpt_shadow - A shadowed stage-1 hw_pagetable
  * @common: The hwpt; @common.domain is the shadow
@@ -93,6 +95,8 @@ struct iommufd_shadow_stats {
  * @oa_hash: One-page runs, hashed by the 2 MiB block of their output
  *	address: the reverse map for them, cheaper to keep up than @maps_oa
  *	for a guest that retargets scattered pages
+ * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
+ *	was seen to map host-contiguously (struct shadow_pblock, hashed)
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
@@ -119,6 +123,7 @@ struct iommufd_hwpt_shadow {
 	struct rb_root_cached maps_iova;
 	struct rb_root_cached maps_oa;
 	struct hlist_head *oa_hash;
+	struct shadow_pblock *pblocks;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
 	struct rb_root_cached resv;

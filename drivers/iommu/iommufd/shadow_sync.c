@@ -84,6 +84,9 @@
 /* Reverse map of one-page records: buckets of 2 MiB OA blocks */
 #define SHADOW_OA_HASH_BITS	12
 #define SHADOW_OA_BLOCK_SHIFT	21
+#define SHADOW_OA_BLOCK		BIT_ULL(SHADOW_OA_BLOCK_SHIFT)
+/* Parent block cache: 4096 slots of 16 bytes, 8 GiB of guest RAM */
+#define SHADOW_PBLOCK_BITS	12
 /* cond_resched() and signal check every this many units of work */
 #define SHADOW_YIELD_EVERY	64
 
@@ -106,6 +109,25 @@ struct shadow_map {
 	struct interval_tree_node oa;
 	struct hlist_node oa_link;
 	u32 prot;
+};
+
+/**
+ * struct shadow_pblock - A guest memory block the parent maps contiguously
+ * @tag: (Guest address of the block >> SHADOW_OA_BLOCK_SHIFT) + 1; 0: empty
+ * @phys: Host address the parent maps the block's first page to
+ *
+ * Filled when a run of shadow_map_run() probed every page of a whole
+ * aligned 2 MiB block with iommu_iova_to_phys() and found them host
+ * contiguous; later runs through the block take its pages from here, one
+ * lookup per block instead of one page-table walk of the parent per page.
+ * Valid until the parent unmaps any page of the block: an IOAS area's
+ * translations do not change while it is mapped, and the unmapper calls
+ * shadow_zap_oa(), which empties the slots of the blocks it touches, under
+ * shadow->lock before it unmaps the parent domain (the I1 argument above).
+ */
+struct shadow_pblock {
+	u64 tag;
+	phys_addr_t phys;
 };
 
 /**
@@ -185,7 +207,73 @@ int shadow_init_records(struct iommufd_hwpt_shadow *shadow)
 	shadow->oa_hash = kvcalloc(1U << SHADOW_OA_HASH_BITS,
 				   sizeof(*shadow->oa_hash),
 				   GFP_KERNEL_ACCOUNT);
-	return shadow->oa_hash ? 0 : -ENOMEM;
+	shadow->pblocks = kvcalloc(1U << SHADOW_PBLOCK_BITS,
+				   sizeof(*shadow->pblocks),
+				   GFP_KERNEL_ACCOUNT);
+	if (!shadow->oa_hash || !shadow->pblocks) {
+		kvfree(shadow->oa_hash);
+		kvfree(shadow->pblocks);
+		shadow->oa_hash = NULL;
+		shadow->pblocks = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct shadow_pblock *shadow_pblock(struct iommufd_hwpt_shadow *shadow,
+					   u64 oa)
+{
+	return &shadow->pblocks[hash_64(oa >> SHADOW_OA_BLOCK_SHIFT,
+					SHADOW_PBLOCK_BITS)];
+}
+
+/* Host address of guest page @oa from the parent block cache, or 0 */
+static phys_addr_t shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow,
+				      u64 oa)
+{
+	struct shadow_pblock *pb = shadow_pblock(shadow, oa);
+
+	if (pb->tag != (oa >> SHADOW_OA_BLOCK_SHIFT) + 1)
+		return 0;
+	return pb->phys + (oa & (SHADOW_OA_BLOCK - 1));
+}
+
+/* Guest [oa, oa + len) is host contiguous from @phys: cache whole blocks */
+static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
+			       phys_addr_t phys, u64 len)
+{
+	u64 blk = ALIGN(oa, SHADOW_OA_BLOCK), n;
+
+	if (blk < oa || len < SHADOW_OA_BLOCK ||
+	    blk - oa > len - SHADOW_OA_BLOCK)
+		return;
+	for (n = (len - (blk - oa)) >> SHADOW_OA_BLOCK_SHIFT; n;
+	     n--, blk += SHADOW_OA_BLOCK) {
+		struct shadow_pblock *pb = shadow_pblock(shadow, blk);
+
+		pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
+		pb->phys = phys + (blk - oa);
+	}
+}
+
+/* The parent unmaps guest [first, last]: forget the blocks it touches */
+static void shadow_pblock_zap(struct iommufd_hwpt_shadow *shadow, u64 first,
+			      u64 last)
+{
+	u64 blk = first >> SHADOW_OA_BLOCK_SHIFT;
+
+	if ((last >> SHADOW_OA_BLOCK_SHIFT) - blk >= 1U << SHADOW_PBLOCK_BITS) {
+		memset(shadow->pblocks, 0, sizeof(*shadow->pblocks) <<
+		       SHADOW_PBLOCK_BITS);
+		return;
+	}
+	for (; blk <= last >> SHADOW_OA_BLOCK_SHIFT; blk++) {
+		struct shadow_pblock *pb =
+			shadow_pblock(shadow, blk << SHADOW_OA_BLOCK_SHIFT);
+
+		if (pb->tag == blk + 1)
+			pb->tag = 0;
+	}
 }
 
 /* Leaf sizes of a domain; see "Large leaves" at the top of the file */
@@ -613,6 +701,9 @@ static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 static int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow, u64 oa,
 			      phys_addr_t *phys)
 {
+	*phys = shadow_pblock_phys(shadow, oa);
+	if (*phys)
+		return 0;
 	*phys = iommu_iova_to_phys(shadow->parent->common.domain, oa);
 	/* A guest page must be one host page: IOAS maps of aligned memory */
 	if (!*phys || offset_in_page(*phys) != offset_in_page(oa))
@@ -643,11 +734,24 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		if (rc)
 			return rc;
 		while (iova + len - 1 < last && len < max_len) {
-			if (shadow_parent_phys(shadow, oa + len, &next_phys) ||
-			    next_phys != phys + len)
+			u64 step = SHADOW_PAGE_SIZE;
+
+			next_phys = shadow_pblock_phys(shadow, oa + len);
+			if (next_phys) {
+				/* The rest of a cached block in one step */
+				step = SHADOW_OA_BLOCK -
+				       ((oa + len) & (SHADOW_OA_BLOCK - 1));
+				step = min3(step, last - (iova + len) + 1,
+					    max_len - len);
+			} else if (shadow_parent_phys(shadow, oa + len,
+						      &next_phys)) {
 				break;
-			len += SHADOW_PAGE_SIZE;
+			}
+			if (next_phys != phys + len)
+				break;
+			len += step;
 		}
+		shadow_pblock_fill(shadow, oa, phys, len);
 
 		rc = shadow_map_pages(sync, iova, phys, len, prot);
 		if (rc)
@@ -1131,6 +1235,7 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	bool touched = false;
 
 	shadow_sync_init(&sync, shadow, false);
+	shadow_pblock_zap(shadow, first, last);
 	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
 						last))) {
 		struct shadow_map *map = container_of(node, struct shadow_map,
@@ -1184,6 +1289,8 @@ void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
 	}
 	kvfree(shadow->oa_hash);
 	shadow->oa_hash = NULL;
+	kvfree(shadow->pblocks);
+	shadow->pblocks = NULL;
 }
 
 /**

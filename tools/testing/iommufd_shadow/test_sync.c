@@ -1378,6 +1378,55 @@ static bool test_large_leaves(void)
 }
 
 /*
+ * The parent block cache: a run that probed a whole 2 MiB guest block
+ * host-contiguous caches it, and later runs through the block ask the
+ * parent nothing. An IOAS unmap forgets the blocks it touches: the area
+ * mapped again at the same guest address is backed by other host pages,
+ * and the shadow must follow them, not the cache.
+ */
+static bool test_parent_block_cache(void)
+{
+	struct fake_area *fa;
+	u64 gpa = 0x30000000, old;
+
+	unit_world();
+	W.host_gap = 0;
+	fa = area_add(gpa, 4ULL << 20, IOMMU_READ | IOMMU_WRITE);
+	g_map_run(AP, gpa, 1024, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	/* (and a few for the stage-1 table pages) */
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls >=
+		 1024);
+
+	/* The same guest pages at another IOVA: no page asked */
+	g_map_run(AP + 0x600000, gpa, 1024, 0);
+	T_ASSERT_EQ(e_sync(AP + 0x600000, AP + 0x9fffff), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls <
+		 16);
+	/* and one page of it, retargeted into the other block */
+	g_map(AP + 0x600000, gpa + 0x201000, 0);
+	T_ASSERT_EQ(e_sync(AP + 0x600000, AP + 0x600fff), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls <
+		 16);
+
+	/* The VMM unmaps the area and maps other host memory there */
+	old = host_phys(gpa + 0x201000);
+	area_unmap(fa);
+	T_OK();
+	fa = area_add(gpa, 4ULL << 20, IOMMU_READ | IOMMU_WRITE);
+	T_ASSERT(host_phys(gpa + 0x201000) != old);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls >=
+		 1024);
+	return true;
+}
+
+/*
  * Other page sizes: 4 KiB only (s390) maps any host-contiguous run in one
  * call; 4/8/16 KiB (AMD-like) lets calls cover whole 8 KiB blocks but no
  * whole 16 KiB one, and breaks 8 KiB leaves like 2 MiB ones.
@@ -2846,6 +2895,7 @@ int main(void)
 	RUN(test_coalesce);
 	RUN(test_large_leaves);
 	RUN(test_leaf_sizes);
+	RUN(test_parent_block_cache);
 	RUN(test_partial_unmap_splits);
 	RUN(test_zap_table_page);
 	RUN(test_zap_oa_split);
