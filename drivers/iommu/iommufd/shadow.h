@@ -75,6 +75,21 @@ struct iommufd_shadow_stats {
 
 struct shadow_pblock;
 
+/* Parent IOAS areas a shadow remembers having accepted */
+#define SHADOW_AREA_SLOTS	4
+
+/**
+ * struct shadow_area_slot - A parent area range the engine accepted
+ * @first: First guest address of the area
+ * @last: Last guest address; 0 with @first 0: an empty slot
+ * @prot: The area's IOMMU_READ / IOMMU_WRITE
+ */
+struct shadow_area_slot {
+	u64 first;
+	u64 last;
+	u32 prot;
+};
+
 /**
  * struct iommufd_hwpt_shadow - A shadowed stage-1 hw_pagetable
  * @common: The hwpt; @common.domain is the shadow
@@ -95,6 +110,9 @@ struct shadow_pblock;
  * @oa_hash: One-page runs, hashed by the 2 MiB block of their output
  *	address: the reverse map for them, cheaper to keep up than @maps_oa
  *	for a guest that retargets scattered pages
+ * @areas: Parent areas accepted, until the parent unmaps them (see the
+ *	I1 argument in shadow_sync.c)
+ * @area_next: Slot of @areas to fill next
  * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
  *	was seen to map host-contiguously (struct shadow_pblock, hashed)
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
@@ -123,6 +141,8 @@ struct iommufd_hwpt_shadow {
 	struct rb_root_cached maps_iova;
 	struct rb_root_cached maps_oa;
 	struct hlist_head *oa_hash;
+	struct shadow_area_slot areas[SHADOW_AREA_SLOTS];
+	unsigned int area_next;
 	struct shadow_pblock *pblocks;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;

@@ -54,9 +54,10 @@
  * shows its area with pages and without prevent_access; from then until
  * shadow->lock is dropped the area cannot be unpinned, because the unmapper
  * has to take shadow->lock first, and when it does it finds and zaps what
- * the engine installed. So an area accepted once stays usable for the rest
- * of the sync, and the sync remembers the last one it accepted instead of
- * looking it up for every run. Guest table pages are read the same way: directly
+ * the engine installed. So an area accepted once stays usable until the
+ * zap of its unmap: the shadow remembers the last few it accepted
+ * (shadow->areas) and the zap forgets those it touches, so a refresh
+ * takes no IOAS lock in the common case. Guest table pages are read the same way: directly
  * through the kernel mapping of the pinned page, valid while shadow->lock
  * is held. So no shadow entry outlives the pin of the page it points to,
  * no new pin is ever taken (I3) and KVM is never asked.
@@ -159,16 +160,12 @@ struct shadow_resv {
  * @unmapped: Something was unmapped: flush at the end
  * @mapped: Something was mapped: iommu_sync_map() at the end
  * @may_fail: A sync, which reports errors; a zap or clear must not fail
- * @area_ok: @area_* hold a parent area accepted by this sync
  * @no_remap: Breaking a leaf-size block unmaps all of it (after a failed
  *	iommu_sync_map(): nothing new may be mapped any more)
  * @work: Units of work since the last yield
  * @gen: Generation of this sync, for table records
  * @map_first: First IOVA mapped by this sync
  * @map_last: Last IOVA mapped by this sync
- * @area_first: First IOVA of the last parent area accepted
- * @area_last: Last IOVA of that area
- * @area_prot: Its IOMMU_READ / IOMMU_WRITE
  * @cursor: The last record a sync kept or retargeted, below the IOVA it
  *	reconciles next (records there are never freed during the sync)
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
@@ -181,15 +178,11 @@ struct shadow_sync {
 	bool unmapped;
 	bool mapped;
 	bool may_fail;
-	bool area_ok;
 	bool no_remap;
 	unsigned int work;
 	u64 gen;
 	u64 map_first;
 	u64 map_last;
-	u64 area_first;
-	u64 area_last;
-	u32 area_prot;
 	struct shadow_map *cursor;
 	u64 leaf;
 	u64 nocover;
@@ -253,6 +246,20 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 
 		pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
 		pb->phys = phys + (blk - oa);
+	}
+}
+
+/* The parent unmaps guest [first, last]: forget the areas it touches */
+static void shadow_areas_zap(struct iommufd_hwpt_shadow *shadow, u64 first,
+			     u64 last)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHADOW_AREA_SLOTS; i++) {
+		struct shadow_area_slot *slot = &shadow->areas[i];
+
+		if (slot->first <= last && slot->last >= first)
+			*slot = (struct shadow_area_slot){};
 	}
 }
 
@@ -664,33 +671,38 @@ static int shadow_record(struct iommufd_hwpt_shadow *shadow, u64 iova,
  * Look up the parent IOAS area holding @oa. Returns its last IOVA and
  * permission, or -ENXIO when nothing is mapped there or the area is being
  * unmapped. See the locking argument at the top of the file: an area
- * accepted by this sync stays usable until shadow->lock is dropped.
+ * accepted once stays usable until the zap of its unmap, which forgets it.
  */
 static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 			      u64 *area_last, u32 *prot)
 {
-	struct io_pagetable *iopt = sync->shadow->iopt;
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct io_pagetable *iopt = shadow->iopt;
+	struct shadow_area_slot *slot;
 	struct iopt_area *area;
+	unsigned int i;
 	int rc = -ENXIO;
 
-	lockdep_assert_held(&sync->shadow->lock);
-	if (sync->area_ok && oa >= sync->area_first &&
-	    oa <= sync->area_last) {
-		*area_last = sync->area_last;
-		*prot = sync->area_prot;
-		return 0;
+	for (i = 0; i < SHADOW_AREA_SLOTS; i++) {
+		slot = &shadow->areas[i];
+		if (oa >= slot->first && oa <= slot->last && slot->last) {
+			*area_last = slot->last;
+			*prot = slot->prot;
+			return 0;
+		}
 	}
 	if (oa > ULONG_MAX)
 		return -ENXIO;
+	lockdep_assert_held(&shadow->lock);
 	down_read(&iopt->iova_rwsem);
 	area = iopt_area_iter_first(iopt, oa, oa);
 	if (area && area->pages && !area->prevent_access) {
-		sync->area_ok = true;
-		sync->area_first = iopt_area_iova(area);
-		sync->area_last = iopt_area_last_iova(area);
-		sync->area_prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
-		*area_last = sync->area_last;
-		*prot = sync->area_prot;
+		slot = &shadow->areas[shadow->area_next++ % SHADOW_AREA_SLOTS];
+		slot->first = iopt_area_iova(area);
+		slot->last = iopt_area_last_iova(area);
+		slot->prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
+		*area_last = slot->last;
+		*prot = slot->prot;
 		rc = 0;
 	}
 	up_read(&iopt->iova_rwsem);
@@ -1235,6 +1247,7 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	bool touched = false;
 
 	shadow_sync_init(&sync, shadow, false);
+	shadow_areas_zap(shadow, first, last);
 	shadow_pblock_zap(shadow, first, last);
 	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
 						last))) {

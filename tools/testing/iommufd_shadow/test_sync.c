@@ -1767,6 +1767,8 @@ static bool test_emit_error_partial(void)
 /* A leaf outside the IOAS: -ENXIO at that page, which is left unmapped */
 static bool test_oa_outside_ioas(void)
 {
+	struct fake_area *fa;
+
 	unit_world();
 	g_map_run(AP, DATA_GPA, 8, 0);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
@@ -1779,11 +1781,21 @@ static bool test_oa_outside_ioas(void)
 	T_ASSERT(dom_find(AP + 0x4000));
 	T_ASSERT_EQ(dom_count, 7);
 	/* a leaf into an area being unmapped is refused alike */
-	g_map(AP + 0x3000, DATA_GPA + 0x3000, 0);
-	data_area->area.prevent_access = true;
+	fa = area_add(0x30000000, 4 * 4096, IOMMU_READ | IOMMU_WRITE);
+	g_map(AP + 0x3000, 0x30000000, 0);
+	fa->area.prevent_access = true;
 	T_ASSERT_EQ((long long)e_sync(AP + 0x3000, AP + 0x3fff),
 		    (long long)-ENXIO);
-	data_area->area.prevent_access = false;
+	fa->area.prevent_access = false;
+	T_ASSERT_EQ(e_sync(AP + 0x3000, AP + 0x3fff), 0);
+	T_EXACT(AP + 0x3000, AP + 0x3fff);
+	/* the shadow remembers an accepted area until its unmap's zap */
+	area_unmap(fa);
+	T_ASSERT(!dom_find(AP + 0x3000));
+	T_ASSERT_EQ((long long)e_sync(AP + 0x3000, AP + 0x3fff),
+		    (long long)-ENXIO);
+	T_OK();
+	g_map(AP + 0x3000, DATA_GPA + 0x3000, 0);
 	g_unmap(AP + 0x6000);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
 	T_EXACT(W.ap_start, W.ap_last);
