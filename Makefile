@@ -9,7 +9,9 @@
 #   make check      every test suite, x86-64 and s390x; ends with
 #                   'N passed, N failed'
 #   make bench      issue 5's benchmark: shadow vs QEMU-style userspace vs
-#                   the floor, on the mock and on VT-d (~5 min)
+#                   the floor, on the mock and on VT-d (~5 min); with
+#                   KVARIANT=perf on a kernel without KASAN and lockdep
+#                   (configs/x86_64-perf.config, built in build/obj-x86_64-perf)
 #   make bench-profile [ARGS="--max-size N --layouts s|c"]
 #                   where the kernel spends a refresh (VT-d, /proc/profile)
 #   make vm         interactive shell in the test VM (PROFILE=vtd|mock)

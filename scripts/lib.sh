@@ -5,7 +5,9 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 ARCH=${ARCH:-x86_64}
 SRC=$BUILD/linux
-OBJ=$BUILD/obj-$ARCH
+# KVARIANT=perf: configs/$ARCH-perf.config on top (make bench KVARIANT=perf)
+KVARIANT=${KVARIANT:-}
+OBJ=$BUILD/obj-$ARCH${KVARIANT:+-$KVARIANT}
 HDR=$BUILD/hdr-$ARCH
 TESTS=$BUILD/tests-$ARCH
 JOBS=${JOBS:-$(($(nproc) + 1))}

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A header library: this program uses part of it */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -1094,6 +1095,9 @@ int main(int argc, char **argv)
 			"selftest mock IOMMU (mock domains)");
 	printf("a = IOMMU_HWPT_INVALIDATE after N PTEs changed; b = per-page walk + IOAS_MAP/UNMAP per page;\n"
 	       "c = walk + one IOAS_MAP/UNMAP per contiguous run; d = SHADOW_FLOOR map+unmap (no syscall, no walk)\n");
+	printf("kernel: %s\n", access("/proc/lockdep", F_OK) ?
+	       "no lockdep (KVARIANT=perf: no KASAN, lockdep, might_sleep checks)" :
+	       "debug (KASAN, lockdep, might_sleep checks: the test kernel)");
 	printf("guest RAM: tables 16 MiB, pool %llu x 4 KiB, contiguous %zu MiB %s\n",
 	       POOL_PAGES, b->huge_size >> 20,
 	       b->hugetlb ? "hugetlb" : "4 KiB (no huge pages)");
