@@ -86,8 +86,11 @@
 #define SHADOW_OA_HASH_BITS	12
 #define SHADOW_OA_BLOCK_SHIFT	21
 #define SHADOW_OA_BLOCK		BIT_ULL(SHADOW_OA_BLOCK_SHIFT)
-/* Parent block cache: 4096 slots of 16 bytes, 8 GiB of guest RAM */
+/* Parent block cache: 4096 slots of 24 bytes, 8 GiB of guest RAM */
 #define SHADOW_PBLOCK_BITS	12
+/* Shortest stretch of a block worth a slot, in pages */
+#define SHADOW_PBLOCK_MIN	16
+#define SHADOW_PBLOCK_PAGES	(SHADOW_OA_BLOCK / SHADOW_PAGE_SIZE)
 /* cond_resched() and signal check every this many units of work */
 #define SHADOW_YIELD_EVERY	64
 
@@ -113,22 +116,29 @@ struct shadow_map {
 };
 
 /**
- * struct shadow_pblock - A guest memory block the parent maps contiguously
+ * struct shadow_pblock - Part of a guest memory block the parent maps
+ *	contiguously
  * @tag: (Guest address of the block >> SHADOW_OA_BLOCK_SHIFT) + 1; 0: empty
- * @phys: Host address the parent maps the block's first page to
+ * @phys: Host address of the block's first page if the block were
+ *	contiguous from @first (only pages @first to @last are known)
+ * @first: First page of the block known to be at @phys + offset
+ * @last: Last such page
  *
- * Filled when a run of shadow_map_run() probed every page of a whole
- * aligned 2 MiB block with iommu_iova_to_phys() and found them host
- * contiguous; later runs through the block take its pages from here, one
- * lookup per block instead of one page-table walk of the parent per page.
- * Valid until the parent unmaps any page of the block: an IOAS area's
- * translations do not change while it is mapped, and the unmapper calls
- * shadow_zap_oa(), which empties the slots of the blocks it touches, under
- * shadow->lock before it unmaps the parent domain (the I1 argument above).
+ * Filled when a run of shadow_map_run() probed at least
+ * SHADOW_PBLOCK_MIN pages of a 2 MiB guest block with iommu_iova_to_phys()
+ * and found them host contiguous; later runs through those pages take
+ * them from here, one lookup for the lot instead of one page-table walk
+ * of the parent per page. Valid until the parent unmaps any page of the
+ * block: an IOAS area's translations do not change while it is mapped,
+ * and the unmapper calls shadow_zap_oa(), which empties the slots of the
+ * blocks it touches, under shadow->lock before it unmaps the parent
+ * domain (the I1 argument above).
  */
 struct shadow_pblock {
 	u64 tag;
 	phys_addr_t phys;
+	u16 first;
+	u16 last;
 };
 
 /**
@@ -220,32 +230,56 @@ static struct shadow_pblock *shadow_pblock(struct iommufd_hwpt_shadow *shadow,
 					SHADOW_PBLOCK_BITS)];
 }
 
-/* Host address of guest page @oa from the parent block cache, or 0 */
+/*
+ * Host address of guest page @oa from the parent block cache, or 0; with
+ * @avail, how many bytes from @oa on are known contiguous with it.
+ */
 static phys_addr_t shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow,
-				      u64 oa)
+				      u64 oa, u64 *avail)
 {
 	struct shadow_pblock *pb = shadow_pblock(shadow, oa);
+	unsigned int idx = (oa & (SHADOW_OA_BLOCK - 1)) / SHADOW_PAGE_SIZE;
 
-	if (pb->tag != (oa >> SHADOW_OA_BLOCK_SHIFT) + 1)
+	if (pb->tag != (oa >> SHADOW_OA_BLOCK_SHIFT) + 1 ||
+	    idx < pb->first || idx > pb->last)
 		return 0;
-	return pb->phys + (oa & (SHADOW_OA_BLOCK - 1));
+	*avail = (u64)(pb->last - idx + 1) * SHADOW_PAGE_SIZE;
+	return pb->phys + (u64)idx * SHADOW_PAGE_SIZE;
 }
 
-/* Guest [oa, oa + len) is host contiguous from @phys: cache whole blocks */
+/* Guest [oa, oa + len) is host contiguous from @phys: note the blocks */
 static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 			       phys_addr_t phys, u64 len)
 {
-	u64 blk = ALIGN(oa, SHADOW_OA_BLOCK), n;
+	u64 end = oa + len - 1;
 
-	if (blk < oa || len < SHADOW_OA_BLOCK ||
-	    blk - oa > len - SHADOW_OA_BLOCK)
-		return;
-	for (n = (len - (blk - oa)) >> SHADOW_OA_BLOCK_SHIFT; n;
-	     n--, blk += SHADOW_OA_BLOCK) {
+	while (true) {
+		u64 blk = oa & ~(SHADOW_OA_BLOCK - 1);
+		u64 last = min(end, blk + SHADOW_OA_BLOCK - 1);
+		unsigned int first = (oa - blk) / SHADOW_PAGE_SIZE;
+		unsigned int lastp = (last - blk) / SHADOW_PAGE_SIZE;
 		struct shadow_pblock *pb = shadow_pblock(shadow, blk);
+		phys_addr_t base = phys - (oa - blk);
 
-		pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
-		pb->phys = phys + (blk - oa);
+		if (lastp - first + 1 >= SHADOW_PBLOCK_MIN ||
+		    lastp - first + 1 == SHADOW_PBLOCK_PAGES) {
+			/* Extend what is known when it joins up, else replace */
+			if (pb->tag == (blk >> SHADOW_OA_BLOCK_SHIFT) + 1 &&
+			    pb->phys == base && first <= pb->last + 1 &&
+			    lastp + 1 >= pb->first) {
+				pb->first = min_t(unsigned int, pb->first, first);
+				pb->last = max_t(unsigned int, pb->last, lastp);
+			} else {
+				pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
+				pb->phys = base;
+				pb->first = first;
+				pb->last = lastp;
+			}
+		}
+		if (last == end)
+			return;
+		phys += last + 1 - oa;
+		oa = last + 1;
 	}
 }
 
@@ -713,7 +747,9 @@ static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 static int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow, u64 oa,
 			      phys_addr_t *phys)
 {
-	*phys = shadow_pblock_phys(shadow, oa);
+	u64 avail;
+
+	*phys = shadow_pblock_phys(shadow, oa, &avail);
 	if (*phys)
 		return 0;
 	*phys = iommu_iova_to_phys(shadow->parent->common.domain, oa);
@@ -738,7 +774,7 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 			ALIGN(iova, sync->nocover) - iova + sync->nocover -
 			SHADOW_PAGE_SIZE : U64_MAX;
 		phys_addr_t phys, next_phys;
-		u64 len = SHADOW_PAGE_SIZE;
+		u64 len = SHADOW_PAGE_SIZE, avail;
 		int rc;
 
 		*done = iova;
@@ -748,12 +784,11 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		while (iova + len - 1 < last && len < max_len) {
 			u64 step = SHADOW_PAGE_SIZE;
 
-			next_phys = shadow_pblock_phys(shadow, oa + len);
+			next_phys = shadow_pblock_phys(shadow, oa + len,
+						       &avail);
 			if (next_phys) {
-				/* The rest of a cached block in one step */
-				step = SHADOW_OA_BLOCK -
-				       ((oa + len) & (SHADOW_OA_BLOCK - 1));
-				step = min3(step, last - (iova + len) + 1,
+				/* What the cache knows, in one step */
+				step = min3(avail, last - (iova + len) + 1,
 					    max_len - len);
 			} else if (shadow_parent_phys(shadow, oa + len,
 						      &next_phys)) {

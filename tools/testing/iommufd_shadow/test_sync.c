@@ -1412,6 +1412,31 @@ static bool test_parent_block_cache(void)
 	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls <
 		 16);
 
+	/*
+	 * Part of a block: 32 pages probed are remembered, the page after
+	 * them is not known and is asked for; runs of fewer than 16 pages
+	 * are not remembered.
+	 */
+	g_map_run(AP + 0xc00000, DATA_GPA + 0x100000, 32, 0);
+	T_ASSERT_EQ(e_sync(AP + 0xc00000, AP + 0xc1ffff), 0);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls >=
+		 32);
+	g_map_run(AP + 0xd00000, DATA_GPA + 0x100000, 33, 0);
+	T_ASSERT_EQ(e_sync(AP + 0xd00000, AP + 0xd3ffff), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls >=
+		 1);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls <
+		 16);
+	call_before = fs;
+	g_map_run(AP + 0xe00000, DATA_GPA + 0x180000, 8, 0);
+	T_ASSERT_EQ(e_sync(AP + 0xe00000, AP + 0xe0ffff), 0);
+	g_map_run(AP + 0xe40000, DATA_GPA + 0x180000, 8, 0);
+	T_ASSERT_EQ(e_sync(AP + 0xe40000, AP + 0xe4ffff), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT(fs.iova_to_phys_calls - call_before.iova_to_phys_calls >=
+		 8);
+
 	/* The VMM unmaps the area and maps other host memory there */
 	old = host_phys(gpa + 0x201000);
 	area_unmap(fa);
