@@ -91,6 +91,8 @@
 /* Shortest stretch of a block worth a slot, in pages */
 #define SHADOW_PBLOCK_MIN	16
 #define SHADOW_PBLOCK_PAGES	(SHADOW_OA_BLOCK / SHADOW_PAGE_SIZE)
+/* Retargeted pages whose unmaps go to the driver together */
+#define SHADOW_RETARGET_BATCH	32
 /* cond_resched() and signal check every this many units of work */
 #define SHADOW_YIELD_EVERY	64
 
@@ -164,6 +166,16 @@ struct shadow_resv {
 };
 
 /**
+ * struct shadow_retarget - A pending retarget of a one-page record
+ * @map: The record, which already holds the new target
+ * @phys: Host address of the new target
+ */
+struct shadow_retarget {
+	struct shadow_map *map;
+	phys_addr_t phys;
+};
+
+/**
  * struct shadow_sync - State of one sync or zap
  * @shadow: The shadow
  * @gather: Unmaps not yet flushed
@@ -178,6 +190,11 @@ struct shadow_resv {
  * @map_last: Last IOVA mapped by this sync
  * @cursor: The last record a sync kept or retargeted, below the IOVA it
  *	reconciles next (records there are never freed during the sync)
+ * @nr_retarget: Entries in @retarget
+ * @retarget_err: A batched retarget failed to map: the sync fails with it
+ * @retarget: Retargeted one-page records whose domain update is pending:
+ *	the records already say the new target, the domain still maps the old
+ *	one (see shadow_retarget_flush())
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
@@ -194,6 +211,9 @@ struct shadow_sync {
 	u64 map_first;
 	u64 map_last;
 	struct shadow_map *cursor;
+	unsigned int nr_retarget;
+	int retarget_err;
+	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
 	u64 leaf;
 	u64 nocover;
 };
@@ -359,6 +379,7 @@ static void shadow_sync_init(struct shadow_sync *sync,
 }
 
 static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last);
+static void shadow_retarget_flush(struct shadow_sync *sync);
 static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
 			u64 first, u64 last);
 
@@ -372,13 +393,18 @@ static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
 static int shadow_sync_finish(struct shadow_sync *sync)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	int rc = 0;
+	int rc;
 
+	shadow_retarget_flush(sync);
+	rc = sync->retarget_err;
 	if (sync->mapped) {
-		rc = iommu_sync_map(shadow->common.domain, sync->map_first,
-				    sync->map_last - sync->map_first + 1);
+		int err = iommu_sync_map(shadow->common.domain,
+					 sync->map_first,
+					 sync->map_last - sync->map_first + 1);
+
 		shadow->stats.map_syncs++;
-		if (rc) {
+		if (err) {
+			rc = err;
 			sync->may_fail = false;
 			sync->no_remap = true;
 			shadow_unmap_range(sync, sync->map_first,
@@ -393,8 +419,8 @@ static int shadow_sync_finish(struct shadow_sync *sync)
 }
 
 /* Map [iova, iova + len) -> phys; iommu_sync_map() comes at the end */
-static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
-			    phys_addr_t phys, u64 len, u32 prot)
+static int shadow_domain_map(struct shadow_sync *sync, u64 iova,
+			     phys_addr_t phys, u64 len, u32 prot)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	int rc;
@@ -416,7 +442,7 @@ static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
 }
 
 /* Unmap [iova, iova + len), which the shadow maps; flushed at the end */
-static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
+static void shadow_domain_unmap(struct shadow_sync *sync, u64 iova, u64 len)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	size_t unmapped;
@@ -427,6 +453,71 @@ static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
 	sync->unmapped = true;
 	shadow->stats.unmap_calls++;
 	shadow->stats.pages_unmapped += len / SHADOW_PAGE_SIZE;
+}
+
+static void shadow_map_discard(struct iommufd_hwpt_shadow *shadow,
+			       struct shadow_map *map);
+static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
+			     struct shadow_map *map);
+
+/*
+ * Bring the domain up to the pending retargets: unmap their old targets,
+ * one call per IOVA-contiguous stretch, then map the new ones. Runs before
+ * anything else touches the domain, so the domain lags the records only
+ * between two domain operations of a sync. A page whose map fails is left
+ * unmapped and its record freed, as an unbatched retarget would leave it,
+ * and the sync fails with the error.
+ */
+static void shadow_retarget_flush(struct shadow_sync *sync)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	unsigned int i, j, n = sync->nr_retarget;
+
+	if (!n)
+		return;
+	sync->nr_retarget = 0;
+	for (i = 0; i < n; i = j) {
+		u64 iova = sync->retarget[i].map->iova.start;
+
+		for (j = i + 1; j < n; j++)
+			if (sync->retarget[j].map->iova.start !=
+			    iova + (u64)(j - i) * SHADOW_PAGE_SIZE)
+				break;
+		shadow_domain_unmap(sync, iova,
+				    (u64)(j - i) * SHADOW_PAGE_SIZE);
+	}
+	for (i = 0; i < n; i++) {
+		struct shadow_map *map = sync->retarget[i].map;
+		int rc;
+
+		rc = shadow_domain_map(sync, map->iova.start,
+				       sync->retarget[i].phys,
+				       SHADOW_PAGE_SIZE, map->prot);
+		if (!rc) {
+			shadow->stats.pages_mapped++;
+			continue;
+		}
+		if (sync->cursor == map)
+			sync->cursor = NULL;
+		shadow_oa_remove(shadow, map);
+		interval_tree_remove(&map->iova, &shadow->maps_iova);
+		shadow_map_discard(shadow, map);
+		if (!sync->retarget_err)
+			sync->retarget_err = rc;
+	}
+}
+
+static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
+			    phys_addr_t phys, u64 len, u32 prot)
+{
+	shadow_retarget_flush(sync);
+	return shadow_domain_map(sync, iova, phys, len, prot);
+}
+
+static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
+{
+	shadow_retarget_flush(sync);
+	shadow_domain_unmap(sync, iova, len);
 }
 
 static int __must_check shadow_yield(struct shadow_sync *sync)
@@ -529,7 +620,10 @@ static bool shadow_maybe_leaf(struct shadow_sync *sync, u64 blk)
 {
 	struct iommu_domain *domain = sync->shadow->common.domain;
 	u64 tail = sync->leaf - SHADOW_PAGE_SIZE;
-	phys_addr_t phys = iommu_iova_to_phys(domain, blk);
+	phys_addr_t phys;
+
+	shadow_retarget_flush(sync);
+	phys = iommu_iova_to_phys(domain, blk);
 
 	return phys && !(phys & (sync->leaf - 1)) &&
 	       iommu_iova_to_phys(domain, blk + tail) == phys + tail;
@@ -857,32 +951,45 @@ static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
 /*
  * Point the one-page record @map at @oa with @prot instead, reusing the
  * record: the common case of a guest retargeting scattered pages costs no
- * allocation and no change to the IOVA tree. On error the page is left
- * unmapped and the record freed, as the general path would leave it.
+ * allocation and no change to the IOVA tree, and its unmap goes to the
+ * driver with those of the next retargeted pages (shadow_retarget_flush()).
+ * If @oa has no host page, the page is left unmapped and the record freed,
+ * as the general path would leave it.
  */
 static int shadow_retarget_page(struct shadow_sync *sync,
 				struct shadow_map *map, u64 oa, u32 prot)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	u64 iova = map->iova.start;
 	phys_addr_t phys;
 	int rc;
 
-	shadow_unmap_pages(sync, iova, SHADOW_PAGE_SIZE);
-	shadow_oa_remove(shadow, map);
 	rc = shadow_parent_phys(shadow, oa, &phys);
-	if (!rc)
-		rc = shadow_map_pages(sync, iova, phys, SHADOW_PAGE_SIZE, prot);
 	if (rc) {
+		shadow_unmap_pages(sync, map->iova.start, SHADOW_PAGE_SIZE);
+		shadow_oa_remove(shadow, map);
 		interval_tree_remove(&map->iova, &shadow->maps_iova);
 		shadow_map_discard(shadow, map);
 		return rc;
 	}
+	if (sync->nr_retarget == SHADOW_RETARGET_BATCH)
+		shadow_retarget_flush(sync);
+	if (sync->retarget_err)
+		return sync->retarget_err;
+	/* The reverse map moves it only to another bucket */
+	if (shadow_oa_bucket(shadow, map->oa.start >> SHADOW_OA_BLOCK_SHIFT) !=
+	    shadow_oa_bucket(shadow, oa >> SHADOW_OA_BLOCK_SHIFT)) {
+		shadow_oa_remove(shadow, map);
+		map->oa.start = oa;
+		map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
+		shadow_oa_insert(shadow, map);
+	}
 	map->oa.start = oa;
 	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
 	map->prot = prot;
-	shadow_oa_insert(shadow, map);
-	shadow->stats.pages_mapped++;
+	sync->retarget[sync->nr_retarget++] = (struct shadow_retarget){
+		.map = map,
+		.phys = phys,
+	};
 	return 0;
 }
 
