@@ -113,6 +113,7 @@ struct shadow_area_slot {
  * @areas: Parent areas accepted, until the parent unmaps them (see the
  *	I1 argument in shadow_sync.c)
  * @area_next: Slot of @areas to fill next
+ * @area_hit: Slot of @areas that answered last
  * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
  *	was seen to map host-contiguously (struct shadow_pblock, hashed)
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
@@ -143,6 +144,7 @@ struct iommufd_hwpt_shadow {
 	struct hlist_head *oa_hash;
 	struct shadow_area_slot areas[SHADOW_AREA_SLOTS];
 	unsigned int area_next;
+	unsigned int area_hit;
 	struct shadow_pblock *pblocks;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;

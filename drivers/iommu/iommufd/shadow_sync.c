@@ -190,6 +190,9 @@ struct shadow_retarget {
  * @map_last: Last IOVA mapped by this sync
  * @cursor: The last record a sync kept or retargeted, below the IOVA it
  *	reconciles next (records there are never freed during the sync)
+ * @resv_known: [@resv_free_first, @resv_free_last] holds no reserved IOVA
+ * @resv_free_first: See @resv_known
+ * @resv_free_last: See @resv_known
  * @nr_retarget: Entries in @retarget
  * @retarget_err: A batched retarget failed to map: the sync fails with it
  * @retarget: Retargeted one-page records whose domain update is pending:
@@ -211,6 +214,9 @@ struct shadow_sync {
 	u64 map_first;
 	u64 map_last;
 	struct shadow_map *cursor;
+	bool resv_known;
+	u64 resv_free_first;
+	u64 resv_free_last;
 	unsigned int nr_retarget;
 	int retarget_err;
 	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
@@ -812,8 +818,11 @@ static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 	int rc = -ENXIO;
 
 	for (i = 0; i < SHADOW_AREA_SLOTS; i++) {
-		slot = &shadow->areas[i];
+		/* From the slot that answered last: runs come in order */
+		slot = &shadow->areas[(shadow->area_hit + i) %
+				      SHADOW_AREA_SLOTS];
 		if (oa >= slot->first && oa <= slot->last && slot->last) {
+			shadow->area_hit = slot - shadow->areas;
 			*area_last = slot->last;
 			*prot = slot->prot;
 			return 0;
@@ -1131,10 +1140,34 @@ bool shadow_iova_reserved(struct iommufd_hwpt_shadow *shadow, u64 iova,
 	return shadow_resv_clip(shadow, iova, U64_MAX, last);
 }
 
+/*
+ * shadow_resv_clip() for a sync, which remembers the free stretch it is in:
+ * one tree lookup per reserved range crossed instead of one per run (the
+ * reserved ranges cannot change while shadow->lock is held).
+ */
+static bool shadow_sync_resv_clip(struct shadow_sync *sync, u64 iova,
+				  u64 last, u64 *seg_last)
+{
+	struct interval_tree_node *node;
+
+	if (sync->resv_known && iova >= sync->resv_free_first &&
+	    last <= sync->resv_free_last) {
+		*seg_last = last;
+		return false;
+	}
+	if (shadow_resv_clip(sync->shadow, iova, last, seg_last))
+		return true;
+	/* @iova is free: up to the next reserved range */
+	node = interval_tree_iter_first(&sync->shadow->resv, iova, U64_MAX);
+	sync->resv_known = true;
+	sync->resv_free_first = iova;
+	sync->resv_free_last = node ? node->start - 1 : U64_MAX;
+	return false;
+}
+
 static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 {
 	struct shadow_sync *sync = ctx;
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 iova = run->iova, oa = run->oa;
 	int rc;
 
@@ -1148,7 +1181,7 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 		u64 seg_last, area_last;
 		u32 area_prot, prot;
 
-		if (shadow_resv_clip(shadow, iova, run->last, &seg_last)) {
+		if (shadow_sync_resv_clip(sync, iova, run->last, &seg_last)) {
 			rc = shadow_unmap_range(sync, iova, seg_last);
 		} else {
 			rc = shadow_parent_area(sync, oa, &area_last,
