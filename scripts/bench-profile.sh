@@ -31,10 +31,13 @@ def report(title, buckets):
     total = sum(buckets.values())
     funcs, offs = {}, {}
     for off, hits in buckets.items():
-        i = bisect.bisect_right(addrs, stext + off) - 1
+        # A tick lands where TCG starts a translation block, often a
+        # function's first instruction: a bucket where a function starts
+        # (the kernel's functions are not aligned) counts for it.
+        i = bisect.bisect_right(addrs, stext + off + step - 1) - 1
         name = syms[i][1]
         funcs[name] = funcs.get(name, 0) + hits
-        offs.setdefault(name, []).append((hits, stext + off - syms[i][0]))
+        offs.setdefault(name, []).append((hits, max(0, stext + off - syms[i][0])))
     idle = sum(h for n, h in funcs.items() if "idle" in n)
     busy = total - idle
     print("\n%s\n  %d ticks, %d idle; %% of the busy ones:" % (title, total, idle))
@@ -43,13 +46,14 @@ def report(title, buckets):
         hot = sorted(offs[n], reverse=True)[:4]
         print("  %6d %5.1f%%  %-44s hot +%s" % (h, 100.0 * h / busy, n,
               ",".join("%#x" % o for _, o in hot)))
-title, buckets = None, {}
+title, buckets, step = None, {}, 4
 for line in open(sys.argv[2]):
     if line.startswith("@profile end"):
         report(title, buckets)
         title, buckets = None, {}
     elif line.startswith("@profile "):
         title = "profile of a, " + line[len("@profile "):].strip()
+        step = int(line.split("step")[1])
     elif line.startswith("@prof "):
         f = line.split()
         buckets[int(f[1], 16)] = buckets.get(int(f[1], 16), 0) + int(f[2])

@@ -526,16 +526,22 @@ static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
 	shadow_domain_unmap(sync, iova, len);
 }
 
-static int __must_check shadow_yield(struct shadow_sync *sync)
+static int __must_check shadow_yield_now(struct shadow_sync *sync)
 {
-	if (++sync->work < SHADOW_YIELD_EVERY)
-		return 0;
 	sync->work = 0;
 	cond_resched();
 	/* Only a sync may stop; a zap or clear must finish */
 	if (sync->may_fail && fatal_signal_pending(current))
 		return -EINTR;
 	return 0;
+}
+
+/* Called per page and run: the common case must not cost a call */
+static __always_inline int __must_check shadow_yield(struct shadow_sync *sync)
+{
+	if (likely(++sync->work < SHADOW_YIELD_EVERY))
+		return 0;
+	return shadow_yield_now(sync);
 }
 
 static struct shadow_map *to_map(struct interval_tree_node *node)
@@ -807,8 +813,8 @@ static int shadow_record(struct iommufd_hwpt_shadow *shadow, u64 iova,
  * unmapped. See the locking argument at the top of the file: an area
  * accepted once stays usable until the zap of its unmap, which forgets it.
  */
-static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
-			      u64 *area_last, u32 *prot)
+static int shadow_parent_area_slow(struct shadow_sync *sync, u64 oa,
+				   u64 *area_last, u32 *prot)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	struct io_pagetable *iopt = shadow->iopt;
@@ -817,7 +823,7 @@ static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 	unsigned int i;
 	int rc = -ENXIO;
 
-	for (i = 0; i < SHADOW_AREA_SLOTS; i++) {
+	for (i = 1; i < SHADOW_AREA_SLOTS; i++) {
 		/* From the slot that answered last: runs come in order */
 		slot = &shadow->areas[(shadow->area_hit + i) %
 				      SHADOW_AREA_SLOTS];
@@ -844,6 +850,22 @@ static int shadow_parent_area(struct shadow_sync *sync, u64 oa,
 	}
 	up_read(&iopt->iova_rwsem);
 	return rc;
+}
+
+/* The slot that answered last answers most runs: no call for it */
+static __always_inline int shadow_parent_area(struct shadow_sync *sync,
+					      u64 oa, u64 *area_last,
+					      u32 *prot)
+{
+	struct shadow_area_slot *slot =
+		&sync->shadow->areas[sync->shadow->area_hit];
+
+	if (likely(oa >= slot->first && oa <= slot->last && slot->last)) {
+		*area_last = slot->last;
+		*prot = slot->prot;
+		return 0;
+	}
+	return shadow_parent_area_slow(sync, oa, area_last, prot);
 }
 
 /* Host physical address of the guest page at @oa, which must be accepted */
@@ -1003,14 +1025,17 @@ static int shadow_retarget_page(struct shadow_sync *sync,
 }
 
 /* Whether the record left of @map continues @oa, @prot: then merge instead */
-static bool shadow_continues_left(struct shadow_map *map, u64 oa, u32 prot)
+/* (@left: the record before @map when known, else NULL) */
+static bool shadow_continues_left(struct shadow_map *map,
+				  struct shadow_map *left, u64 oa, u32 prot)
 {
-	struct rb_node *prev = rb_prev(&map->iova.rb);
-	struct shadow_map *left;
+	if (!left) {
+		struct rb_node *prev = rb_prev(&map->iova.rb);
 
-	if (!prev)
-		return false;
-	left = to_map(rb_entry(prev, struct interval_tree_node, rb));
+		if (!prev)
+			return false;
+		left = to_map(rb_entry(prev, struct interval_tree_node, rb));
+	}
 	return left->iova.last + 1 == map->iova.start && left->prot == prot &&
 	       left->oa.last + 1 == oa;
 }
@@ -1018,13 +1043,16 @@ static bool shadow_continues_left(struct shadow_map *map, u64 oa, u32 prot)
 /*
  * First record intersecting [cur, last]. A sync reconciles in IOVA order,
  * so it is usually the one after the cursor: one rb_next() instead of a
- * descent of the tree.
+ * descent of the tree, and then *@left is the cursor, the record before
+ * it (NULL when not known).
  */
 static struct interval_tree_node *shadow_first_map(struct shadow_sync *sync,
-						   u64 cur, u64 last)
+						   u64 cur, u64 last,
+						   struct shadow_map **left)
 {
 	struct shadow_map *c = sync->cursor;
 
+	*left = NULL;
 	if (c && c->iova.last < cur) {
 		struct rb_node *rb = rb_next(&c->iova.rb);
 		struct interval_tree_node *node;
@@ -1033,8 +1061,10 @@ static struct interval_tree_node *shadow_first_map(struct shadow_sync *sync,
 		if (!rb)
 			return NULL;
 		node = rb_entry(rb, struct interval_tree_node, rb);
-		if (node->last >= cur)
+		if (node->last >= cur) {
+			*left = c;
 			return node->start <= last ? node : NULL;
+		}
 	}
 	return interval_tree_iter_first(&sync->shadow->maps_iova, cur, last);
 }
@@ -1050,7 +1080,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 
 	while (true) {
 		struct interval_tree_node *node;
-		struct shadow_map *map;
+		struct shadow_map *map, *left;
 		u64 seg_last;
 		int rc;
 
@@ -1058,7 +1088,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		rc = shadow_yield(sync);
 		if (rc)
 			return rc;
-		node = shadow_first_map(sync, cur, last);
+		node = shadow_first_map(sync, cur, last, &left);
 		sync->cursor = NULL;
 		if (!node)
 			return shadow_install(sync, cur, last, oa + (cur - iova),
@@ -1079,7 +1109,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 
 			if (node->start == cur && node->last == seg_last &&
 			    seg_last - cur + 1 == SHADOW_PAGE_SIZE &&
-			    !shadow_continues_left(map, new_oa, prot)) {
+			    !shadow_continues_left(map, left, new_oa, prot)) {
 				rc = shadow_retarget_page(sync, map, new_oa,
 							  prot);
 				if (rc)
