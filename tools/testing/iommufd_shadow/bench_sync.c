@@ -33,6 +33,9 @@
 #include "../../../drivers/iommu/iommufd/shadow_s390.c"
 #include "../../../drivers/iommu/iommufd/shadow_sync.c"
 
+/* Bigger than the test world: up to 65536 entries 3 pages apart */
+#define HOST_PAGES	(1U << 18)
+#define DOM_BITS	18
 #include "sync_world.h"
 
 #if __has_include(<valgrind/callgrind.h>)
@@ -47,11 +50,6 @@
 #define CALLGRIND_DUMP_STATS_AT(s)	((void)(s))
 #endif
 
-/* Bigger than the test world: up to 65536 entries 3 pages apart */
-#undef HOST_PAGES
-#undef DOM_BITS
-#define HOST_PAGES	(1U << 18)
-#define DOM_BITS	18
 #define MAX_N		65536UL
 
 #define AP		0x40000000ULL
@@ -105,64 +103,7 @@ static struct {
 	struct iommufd_hwpt_shadow sh;
 } W;
 
-static struct dom_slot *dom_tab;
-static unsigned long dom_count;
 static struct fake_stats fs;
-
-static unsigned long dom_hash(u64 key)
-{
-	return (key * 0x9e3779b97f4a7c15ULL) >> (64 - DOM_BITS);
-}
-
-static struct dom_slot *dom_find(u64 iova)
-{
-	u64 key = (iova >> 12) + 1;
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-
-	for (unsigned long h = dom_hash(key);; h = (h + 1) & mask) {
-		if (!dom_tab[h].key)
-			return NULL;
-		if (dom_tab[h].key == key)
-			return &dom_tab[h];
-	}
-}
-
-static void dom_insert(u64 iova, u64 phys, u32 prot)
-{
-	u64 key = (iova >> 12) + 1;
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-	unsigned long h;
-
-	if (dom_count >= (1UL << DOM_BITS) / 2)
-		abort();
-	for (h = dom_hash(key); dom_tab[h].key; h = (h + 1) & mask)
-		;
-	dom_tab[h] = (struct dom_slot){ key, phys, prot };
-	dom_count++;
-}
-
-static void dom_erase(struct dom_slot *s)
-{
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-	unsigned long i = s - dom_tab, j = i;
-
-	dom_tab[i].key = 0;
-	for (;;) {
-		unsigned long k;
-
-		j = (j + 1) & mask;
-		if (!dom_tab[j].key)
-			break;
-		k = dom_hash(dom_tab[j].key);
-		if ((j > i && (k <= i || k > j)) ||
-		    (j < i && k <= i && k > j)) {
-			dom_tab[i] = dom_tab[j];
-			dom_tab[j].key = 0;
-			i = j;
-		}
-	}
-	dom_count--;
-}
 
 /* An IOAS area over host-contiguous pfns; @gm: back pages by guest memory */
 static void area_add(u64 gpa, u64 size, int prot, bool gm)

@@ -29,10 +29,15 @@
 #ifndef IOMMUFD_SHADOW_SYNC_WORLD_H
 #define IOMMUFD_SHADOW_SYNC_WORLD_H
 
+/* An includer may size the world first (bench_sync.c: 65536 entries) */
+#ifndef HOST_PAGES
 #define HOST_PAGES	(1U << 15)
+#endif
 #define MAX_AREAS	96
 #define MAX_DEVS	4
+#ifndef DOM_BITS
 #define DOM_BITS	14
+#endif
 
 struct fake_area {
 	struct iopt_area area;
@@ -76,5 +81,66 @@ struct fake_stats {
 	unsigned long iova_to_phys_calls;
 	unsigned long map_syncs;
 };
+
+/* ---- fake shadow domain: hash of 4 KiB IOVA pages ---- */
+
+static struct dom_slot *dom_tab;	/* 1 << DOM_BITS slots */
+static unsigned long dom_count;
+
+static unsigned long dom_hash(u64 key)
+{
+	return (key * 0x9e3779b97f4a7c15ULL) >> (64 - DOM_BITS);
+}
+
+static struct dom_slot *dom_find(u64 iova)
+{
+	u64 key = (iova >> 12) + 1;
+	unsigned long mask = (1UL << DOM_BITS) - 1;
+
+	for (unsigned long h = dom_hash(key);; h = (h + 1) & mask) {
+		if (!dom_tab[h].key)
+			return NULL;
+		if (dom_tab[h].key == key)
+			return &dom_tab[h];
+	}
+}
+
+static void dom_insert(u64 iova, u64 phys, u32 prot)
+{
+	u64 key = (iova >> 12) + 1;
+	unsigned long mask = (1UL << DOM_BITS) - 1;
+	unsigned long h;
+
+	if (dom_count >= (1UL << DOM_BITS) / 2)
+		abort();
+	for (h = dom_hash(key); dom_tab[h].key; h = (h + 1) & mask)
+		;
+	dom_tab[h] = (struct dom_slot){ key, phys, prot };
+	dom_count++;
+}
+
+/* Backward-shift deletion keeps probe chains intact */
+static void dom_erase(struct dom_slot *s)
+{
+	unsigned long mask = (1UL << DOM_BITS) - 1;
+	unsigned long i = s - dom_tab, j = i;
+
+	dom_tab[i].key = 0;
+	for (;;) {
+		unsigned long k;
+
+		j = (j + 1) & mask;
+		if (!dom_tab[j].key)
+			break;
+		k = dom_hash(dom_tab[j].key);
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
+			dom_tab[i] = dom_tab[j];
+			dom_tab[j].key = 0;
+			i = j;
+		}
+	}
+	dom_count--;
+}
 
 #endif

@@ -168,8 +168,6 @@ static struct {
 	unsigned int host_gap;
 } W;
 
-static struct dom_slot *dom_tab;
-static unsigned long dom_count;
 static struct fake_stats fs;
 static unsigned long fake_map_fail_nth;	/* fail the Nth map from now */
 static int fake_sync_map_err;		/* iommu_sync_map() fails with it */
@@ -201,64 +199,6 @@ static u64 rnd(void)
 static u64 rnd_below(u64 n)
 {
 	return n ? rnd() % n : 0;
-}
-
-/* ---- fake shadow domain: hash of 4 KiB IOVA pages ---- */
-
-static unsigned long dom_hash(u64 key)
-{
-	return (key * 0x9e3779b97f4a7c15ULL) >> (64 - DOM_BITS);
-}
-
-static struct dom_slot *dom_find(u64 iova)
-{
-	u64 key = (iova >> 12) + 1;
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-
-	for (unsigned long h = dom_hash(key);; h = (h + 1) & mask) {
-		if (!dom_tab[h].key)
-			return NULL;
-		if (dom_tab[h].key == key)
-			return &dom_tab[h];
-	}
-}
-
-static void dom_insert(u64 iova, u64 phys, u32 prot)
-{
-	u64 key = (iova >> 12) + 1;
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-	unsigned long h;
-
-	if (dom_count >= (1UL << DOM_BITS) / 2)
-		abort();
-	for (h = dom_hash(key); dom_tab[h].key; h = (h + 1) & mask)
-		;
-	dom_tab[h] = (struct dom_slot){ key, phys, prot };
-	dom_count++;
-}
-
-/* Backward-shift deletion keeps probe chains intact */
-static void dom_erase(struct dom_slot *s)
-{
-	unsigned long mask = (1UL << DOM_BITS) - 1;
-	unsigned long i = s - dom_tab, j = i;
-
-	dom_tab[i].key = 0;
-	for (;;) {
-		unsigned long k;
-
-		j = (j + 1) & mask;
-		if (!dom_tab[j].key)
-			break;
-		k = dom_hash(dom_tab[j].key);
-		if ((j > i && (k <= i || k > j)) ||
-		    (j < i && k <= i && k > j)) {
-			dom_tab[i] = dom_tab[j];
-			dom_tab[j].key = 0;
-			i = j;
-		}
-	}
-	dom_count--;
 }
 
 /* ---- IOAS ---- */
