@@ -90,7 +90,6 @@
 #define SHADOW_PBLOCK_BITS	12
 /* Shortest stretch of a block worth a slot, in pages */
 #define SHADOW_PBLOCK_MIN	16
-#define SHADOW_PBLOCK_PAGES	(SHADOW_OA_BLOCK / SHADOW_PAGE_SIZE)
 /* Retargeted pages whose unmaps go to the driver together */
 #define SHADOW_RETARGET_BATCH	32
 /* cond_resched() and signal check every this many units of work */
@@ -287,8 +286,7 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 		struct shadow_pblock *pb = shadow_pblock(shadow, blk);
 		phys_addr_t base = phys - (oa - blk);
 
-		if (lastp - first + 1 >= SHADOW_PBLOCK_MIN ||
-		    lastp - first + 1 == SHADOW_PBLOCK_PAGES) {
+		if (lastp - first + 1 >= SHADOW_PBLOCK_MIN) {
 			/* Extend what is known when it joins up, else replace */
 			if (pb->tag == (blk >> SHADOW_OA_BLOCK_SHIFT) + 1 &&
 			    pb->phys == base && first <= pb->last + 1 &&
@@ -472,7 +470,7 @@ static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
  * anything else touches the domain, so the domain lags the records only
  * between two domain operations of a sync. A page whose map fails is left
  * unmapped and its record freed, as an unbatched retarget would leave it,
- * and the sync fails with the error.
+ * and the sync fails with the error at its next run (shadow_emit()).
  */
 static void shadow_retarget_flush(struct shadow_sync *sync)
 {
@@ -1201,6 +1199,9 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 	u64 iova = run->iova, oa = run->oa;
 	int rc;
 
+	/* A batched retarget failed: the sync stops here */
+	if (sync->retarget_err)
+		return sync->retarget_err;
 	rc = shadow_yield(sync);
 	if (rc)
 		return rc;

@@ -1738,6 +1738,38 @@ static bool test_emit_error_partial(void)
 	return true;
 }
 
+/*
+ * A batched retarget whose map fails when another run's map flushes the
+ * batch: the sync stops at the next run, nothing after it is mapped.
+ */
+static bool test_retarget_batch_error_stops(void)
+{
+	unit_world();
+	for (int i = 0; i < 10; i++)
+		g_map(AP + i * 0x2000, DATA_GPA + i * 0x3000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	/* retarget all ten, and add five new scattered pages after them */
+	for (int i = 0; i < 10; i++)
+		g_map(AP + i * 0x2000, DATA_GPA + 0x100000 + i * 0x3000, 0);
+	for (int i = 0; i < 5; i++)
+		g_map(AP + 0x40000 + i * 0x2000, DATA_GPA + 0x200000 + i * 0x3000,
+		      0);
+	/* map calls: the first new page flushes the batch: 10 maps, then it */
+	fake_map_fail_nth = 4;
+	T_ASSERT_EQ((long long)e_sync(W.ap_start, W.ap_last),
+		    (long long)-ENOMEM);
+	T_ASSERT(check_flush());
+	T_OK();
+	T_ASSERT(!dom_find(AP + 3 * 0x2000));
+	T_ASSERT(dom_find(AP + 0x40000));
+	for (int i = 1; i < 5; i++)
+		T_ASSERT(!dom_find(AP + 0x40000 + i * 0x2000));
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_OK();
+	return true;
+}
+
 /* A leaf outside the IOAS: -ENXIO at that page, which is left unmapped */
 static bool test_oa_outside_ioas(void)
 {
@@ -2893,6 +2925,7 @@ int main(void)
 	RUN(test_record_cap);
 	RUN(test_record_cap_splits);
 	RUN(test_emit_error_partial);
+	RUN(test_retarget_batch_error_stops);
 	RUN(test_oa_outside_ioas);
 	RUN(test_table_error_failing_page);
 	RUN(test_fatal_signal);

@@ -1005,7 +1005,8 @@ TEST_F(shadow, sync_takes_no_pins)
 
 	before = foll_pins();
 	if (before < 0)
-		SKIP(return, "no exact nr_foll_pin_acquired (/proc/vmstat, /proc/sys/vm/stat_refresh)");
+		SKIP(return,
+		     "no exact nr_foll_pin_acquired (vmstat, stat_refresh)");
 	test_ioctl_ioas_map_fixed_id(self->ioas_id, pages, sizeof(pages), gpa);
 	after = foll_pins();
 	ASSERT_LT(before, after);
