@@ -17,6 +17,8 @@ out=$BUILD/bench-profile.out
 VM_APPEND=profile=2 VMRUN_LOG=$BUILD/vm-run.bench-profile.log \
 	"$TOP/scripts/vm-run.sh" -p vtd -t 600 "$TESTS/bench" --edu \
 	--profile 20 "${args[@]}" | tee "$out" | grep -v '^@prof ' || true
+grep -q '^@profile end' "$out" ||
+	die "no profile from the VM; see $BUILD/vm-run.bench-profile.log"
 nm -n "$OBJ/vmlinux" > "$BUILD/vmlinux.nm"
 python3 - "$BUILD/vmlinux.nm" "$out" <<'PY'
 import bisect, sys
