@@ -116,6 +116,7 @@ struct shadow_area_slot {
  * @area_hit: Slot of @areas that answered last
  * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
  *	was seen to map host-contiguously (struct shadow_pblock, hashed)
+ * @nr_pblocks: Slots of @pblocks in use (none: a lookup costs nothing)
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
@@ -146,6 +147,7 @@ struct iommufd_hwpt_shadow {
 	unsigned int area_next;
 	unsigned int area_hit;
 	struct shadow_pblock *pblocks;
+	unsigned int nr_pblocks;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
 	struct rb_root_cached resv;

@@ -259,12 +259,16 @@ static struct shadow_pblock *shadow_pblock(struct iommufd_hwpt_shadow *shadow,
  * Host address of guest page @oa from the parent block cache, or 0; with
  * @avail, how many bytes from @oa on are known contiguous with it.
  */
-static phys_addr_t shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow,
-				      u64 oa, u64 *avail)
+static __always_inline phys_addr_t
+shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow, u64 oa, u64 *avail)
 {
-	struct shadow_pblock *pb = shadow_pblock(shadow, oa);
+	struct shadow_pblock *pb;
 	unsigned int idx = (oa & (SHADOW_OA_BLOCK - 1)) / SHADOW_PAGE_SIZE;
 
+	/* Scattered guest memory fills none */
+	if (!shadow->nr_pblocks)
+		return 0;
+	pb = shadow_pblock(shadow, oa);
 	if (pb->tag != (oa >> SHADOW_OA_BLOCK_SHIFT) + 1 ||
 	    idx < pb->first || idx > pb->last)
 		return 0;
@@ -294,6 +298,8 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 				pb->first = min_t(unsigned int, pb->first, first);
 				pb->last = max_t(unsigned int, pb->last, lastp);
 			} else {
+				if (!pb->tag)
+					shadow->nr_pblocks++;
 				pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
 				pb->phys = base;
 				pb->first = first;
@@ -327,17 +333,22 @@ static void shadow_pblock_zap(struct iommufd_hwpt_shadow *shadow, u64 first,
 {
 	u64 blk = first >> SHADOW_OA_BLOCK_SHIFT;
 
+	if (!shadow->nr_pblocks)
+		return;
 	if ((last >> SHADOW_OA_BLOCK_SHIFT) - blk >= 1U << SHADOW_PBLOCK_BITS) {
 		memset(shadow->pblocks, 0, sizeof(*shadow->pblocks) <<
 		       SHADOW_PBLOCK_BITS);
+		shadow->nr_pblocks = 0;
 		return;
 	}
 	for (; blk <= last >> SHADOW_OA_BLOCK_SHIFT; blk++) {
 		struct shadow_pblock *pb =
 			shadow_pblock(shadow, blk << SHADOW_OA_BLOCK_SHIFT);
 
-		if (pb->tag == blk + 1)
+		if (pb->tag == blk + 1) {
 			pb->tag = 0;
+			shadow->nr_pblocks--;
+		}
 	}
 }
 
@@ -422,6 +433,19 @@ static int shadow_sync_finish(struct shadow_sync *sync)
 	return rc;
 }
 
+/* [first, last] was mapped: iommu_sync_map() covers it at the end */
+static void shadow_note_mapped(struct shadow_sync *sync, u64 first, u64 last)
+{
+	if (!sync->mapped) {
+		sync->mapped = true;
+		sync->map_first = first;
+		sync->map_last = last;
+	} else {
+		sync->map_first = min(sync->map_first, first);
+		sync->map_last = max(sync->map_last, last);
+	}
+}
+
 /* Map [iova, iova + len) -> phys; iommu_sync_map() comes at the end */
 static int shadow_domain_map(struct shadow_sync *sync, u64 iova,
 			     phys_addr_t phys, u64 len, u32 prot)
@@ -434,14 +458,7 @@ static int shadow_domain_map(struct shadow_sync *sync, u64 iova,
 	shadow->stats.map_calls++;
 	if (rc)
 		return rc;
-	if (!sync->mapped) {
-		sync->mapped = true;
-		sync->map_first = iova;
-		sync->map_last = iova + len - 1;
-	} else {
-		sync->map_first = min(sync->map_first, iova);
-		sync->map_last = max(sync->map_last, iova + len - 1);
-	}
+	shadow_note_mapped(sync, iova, iova + len - 1);
 	return 0;
 }
 
@@ -475,7 +492,8 @@ static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
 static void shadow_retarget_flush(struct shadow_sync *sync)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	unsigned int i, j, n = sync->nr_retarget;
+	unsigned int i, j, n = sync->nr_retarget, mapped = 0;
+	u64 first = U64_MAX, last = 0;
 
 	if (!n)
 		return;
@@ -489,16 +507,19 @@ static void shadow_retarget_flush(struct shadow_sync *sync)
 				break;
 		shadow_domain_unmap(sync, iova,
 				    (u64)(j - i) * SHADOW_PAGE_SIZE);
+		/* What the maps below will map, give or take failed pages */
+		first = min(first, iova);
+		last = max(last, iova + (u64)(j - i) * SHADOW_PAGE_SIZE - 1);
 	}
 	for (i = 0; i < n; i++) {
 		struct shadow_map *map = sync->retarget[i].map;
 		int rc;
 
-		rc = shadow_domain_map(sync, map->iova.start,
-				       sync->retarget[i].phys,
-				       SHADOW_PAGE_SIZE, map->prot);
+		rc = iommu_map_nosync(shadow->common.domain, map->iova.start,
+				      sync->retarget[i].phys, SHADOW_PAGE_SIZE,
+				      map->prot, GFP_KERNEL_ACCOUNT);
 		if (!rc) {
-			shadow->stats.pages_mapped++;
+			mapped++;
 			continue;
 		}
 		if (sync->cursor == map)
@@ -509,6 +530,10 @@ static void shadow_retarget_flush(struct shadow_sync *sync)
 		if (!sync->retarget_err)
 			sync->retarget_err = rc;
 	}
+	shadow->stats.map_calls += n;
+	shadow->stats.pages_mapped += mapped;
+	if (mapped)
+		shadow_note_mapped(sync, first, last);
 }
 
 static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
@@ -867,8 +892,8 @@ static __always_inline int shadow_parent_area(struct shadow_sync *sync,
 }
 
 /* Host physical address of the guest page at @oa, which must be accepted */
-static int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow, u64 oa,
-			      phys_addr_t *phys)
+static __always_inline int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow,
+					      u64 oa, phys_addr_t *phys)
 {
 	u64 avail;
 
@@ -977,6 +1002,19 @@ static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
 	return rc;
 }
 
+/* A one-page record's new target has no host page: unmap and forget it */
+static noinline int shadow_drop_page(struct shadow_sync *sync,
+				     struct shadow_map *map, int rc)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+
+	shadow_unmap_pages(sync, map->iova.start, SHADOW_PAGE_SIZE);
+	shadow_oa_remove(shadow, map);
+	interval_tree_remove(&map->iova, &shadow->maps_iova);
+	shadow_map_discard(shadow, map);
+	return rc;
+}
+
 /*
  * Point the one-page record @map at @oa with @prot instead, reusing the
  * record: the common case of a guest retargeting scattered pages costs no
@@ -985,32 +1023,28 @@ static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
  * If @oa has no host page, the page is left unmapped and the record freed,
  * as the general path would leave it.
  */
-static int shadow_retarget_page(struct shadow_sync *sync,
-				struct shadow_map *map, u64 oa, u32 prot)
+static __always_inline int shadow_retarget_page(struct shadow_sync *sync,
+						struct shadow_map *map,
+						u64 oa, u32 prot)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	phys_addr_t phys;
 	int rc;
 
 	rc = shadow_parent_phys(shadow, oa, &phys);
-	if (rc) {
-		shadow_unmap_pages(sync, map->iova.start, SHADOW_PAGE_SIZE);
-		shadow_oa_remove(shadow, map);
-		interval_tree_remove(&map->iova, &shadow->maps_iova);
-		shadow_map_discard(shadow, map);
-		return rc;
-	}
-	if (sync->nr_retarget == SHADOW_RETARGET_BATCH)
+	if (unlikely(rc))
+		return shadow_drop_page(sync, map, rc);
+	if (sync->nr_retarget == SHADOW_RETARGET_BATCH) {
 		shadow_retarget_flush(sync);
-	if (sync->retarget_err)
-		return sync->retarget_err;
-	/* The reverse map moves it only to another bucket */
-	if (shadow_oa_bucket(shadow, map->oa.start >> SHADOW_OA_BLOCK_SHIFT) !=
-	    shadow_oa_bucket(shadow, oa >> SHADOW_OA_BLOCK_SHIFT)) {
-		shadow_oa_remove(shadow, map);
-		map->oa.start = oa;
-		map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
-		shadow_oa_insert(shadow, map);
+		if (sync->retarget_err)
+			return sync->retarget_err;
+	}
+	/* The reverse map files it by block: move it if that changes */
+	if ((map->oa.start ^ oa) >> SHADOW_OA_BLOCK_SHIFT) {
+		hlist_del(&map->oa_link);
+		hlist_add_head(&map->oa_link,
+			       shadow_oa_bucket(shadow,
+						oa >> SHADOW_OA_BLOCK_SHIFT));
 	}
 	map->oa.start = oa;
 	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
@@ -1082,10 +1116,6 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		u64 seg_last;
 		int rc;
 
-		/* A run can span up to the cap of unchanged records */
-		rc = shadow_yield(sync);
-		if (rc)
-			return rc;
 		node = shadow_first_map(sync, cur, last, &left);
 		sync->cursor = NULL;
 		if (!node)
@@ -1097,7 +1127,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 			if (rc)
 				return rc;
 			cur = node->start;
-			continue;
+			goto again;
 		}
 		map = to_map(node);
 		seg_last = min(node->last, last);
@@ -1129,6 +1159,11 @@ next:
 		if (seg_last == last)
 			return 0;
 		cur = seg_last + 1;
+again:
+		/* A run can span up to the cap of unchanged records */
+		rc = shadow_yield(sync);
+		if (rc)
+			return rc;
 	}
 }
 
@@ -1193,18 +1228,54 @@ static bool shadow_sync_resv_clip(struct shadow_sync *sync, u64 iova,
 	return false;
 }
 
-static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
+/*
+ * The steady state of a guest that moves scattered pages: a one-page run
+ * over the one-page record after the cursor, in the parent area the shadow
+ * accepted last. Returns false, having changed nothing, for anything else;
+ * shadow_emit() then takes it the general way, which comes to the same
+ * (the page is not reserved: a record never is, I5, as
+ * shadow_resv_add_dev() clears the range before a sync can see it).
+ */
+static __always_inline bool shadow_emit_page(struct shadow_sync *sync,
+					     const struct shadow_s1_run *run,
+					     int *rc)
 {
-	struct shadow_sync *sync = ctx;
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct shadow_area_slot *slot = &shadow->areas[shadow->area_hit];
+	struct shadow_map *left = sync->cursor, *map;
+	u64 iova = run->iova, oa = run->oa;
+	struct rb_node *rb;
+	u32 prot;
+
+	if (run->last - iova != SHADOW_PAGE_SIZE - 1 || !left ||
+	    left->iova.last >= iova || oa < slot->first || oa > slot->last ||
+	    !slot->last)
+		return false;
+	prot = run->prot & slot->prot;
+	rb = rb_next(&left->iova.rb);
+	if (!prot || !rb)
+		return false;
+	map = to_map(rb_entry(rb, struct interval_tree_node, rb));
+	if (map->iova.start != iova || map->iova.last != run->last)
+		return false;
+	if (map->prot == prot && map->oa.start == oa) {
+		sync->cursor = map;
+		*rc = 0;
+		return true;
+	}
+	if (shadow_continues_left(map, left, oa, prot))
+		return false;
+	*rc = shadow_retarget_page(sync, map, oa, prot);
+	sync->cursor = *rc ? NULL : map;
+	return true;
+}
+
+static noinline int shadow_emit_run(struct shadow_sync *sync,
+				    const struct shadow_s1_run *run)
+{
 	u64 iova = run->iova, oa = run->oa;
 	int rc;
 
-	/* A batched retarget failed: the sync stops here */
-	if (sync->retarget_err)
-		return sync->retarget_err;
-	rc = shadow_yield(sync);
-	if (rc)
-		return rc;
 	if (!run->prot)
 		return shadow_unmap_range(sync, run->iova, run->last);
 
@@ -1240,6 +1311,22 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 		oa += seg_last - iova + 1;
 		iova = seg_last + 1;
 	}
+}
+
+static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
+{
+	struct shadow_sync *sync = ctx;
+	int rc;
+
+	/* A batched retarget failed: the sync stops here */
+	if (sync->retarget_err)
+		return sync->retarget_err;
+	rc = shadow_yield(sync);
+	if (rc)
+		return rc;
+	if (shadow_emit_page(sync, run, &rc))
+		return rc;
+	return shadow_emit_run(sync, run);
 }
 
 static struct shadow_table *to_table_gpa(struct interval_tree_node *node)

@@ -1990,6 +1990,51 @@ static bool test_retarget_in_place(void)
 }
 
 /*
+ * A one-page run over the one-page record after the cursor takes a short
+ * path (shadow_emit_page()); what it must hand to the general one: a new
+ * target that continues the record on the left (merge), a record longer
+ * than the run, and a run that both stages together grant nothing.
+ */
+static bool test_emit_page_guards(void)
+{
+	const u64 wo = 0x30010000;	/* a write-only parent area */
+
+	unit_world();
+	area_add(0x30000000, 16 * 4096, IOMMU_READ);
+	area_add(wo, 16 * 4096, IOMMU_WRITE);
+	/* 0: RO area, s1 RW; 1, 2: elsewhere; 3-4: one two-page record */
+	g_map(AP, 0x30000000, 0);
+	g_map(AP + 0x1000, DATA_GPA + 0x40000, 0);
+	g_map(AP + 0x2000, DATA_GPA + 0x60000, 0);
+	g_map_run(AP + 0x3000, DATA_GPA + 0x80000, 2, 0);
+	/* 5: WO area, s1 RW (prot WRITE); 6: elsewhere */
+	g_map(AP + 0x5000, wo, 0);
+	g_map(AP + 0x6000, DATA_GPA + 0xc0000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_OK();
+	T_ASSERT_EQ(nr_maps(), 6);
+
+	/*
+	 * 1 now continues 0 (s1 RO, so a run of its own; both READ in the
+	 * shadow): one record. 2 stays. 3 moves alone, 4 stays: the record
+	 * of 3-4 splits. 6 moves into the WO area with s1 RO: nothing
+	 * granted, unmapped. (2 and 5, kept, put the cursor before 3 and 6.)
+	 */
+	g_map(AP + 0x1000, 0x30001000, T_PTE_PROT);
+	g_map(AP + 0x3000, DATA_GPA + 0x100000, 0);
+	g_map(AP + 0x6000, wo + 0x2000, T_PTE_PROT);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(shadow_lookup_prot(&W.sh, AP + 0x1000), IOMMU_READ);
+	T_ASSERT_EQ((long long)shadow_lookup_prot(&W.sh, AP + 0x6000),
+		    (long long)-ENOENT);
+	/* 0-1 merged, 2, 3 and 4 apart, 5; 6 gone */
+	T_ASSERT_EQ(nr_maps(), 5);
+	return true;
+}
+
+/*
  * The reverse map of one-page records is a hash of 2 MiB OA blocks: a zap
  * of a range with more blocks than buckets (here 16 GiB) visits every
  * bucket once instead, and finds the same records.
@@ -2932,6 +2977,7 @@ int main(void)
 	RUN(test_fail_nth);
 	RUN(test_split_enomem);
 	RUN(test_retarget_in_place);
+	RUN(test_emit_page_guards);
 	RUN(test_sync_map_fails);
 	RUN(test_zap_wide_range);
 	RUN(test_unmap_races_sync);
