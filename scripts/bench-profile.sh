@@ -7,6 +7,13 @@
 # offsets inside the top functions (for objdump -d --start-address).
 #
 #   bench-profile.sh [BENCH ARGS]   default: --max-size 4096 --layouts sc
+#   (--profile-same profiles a refresh of an unchanged range instead)
+#
+# Caveat, measured: a tick that comes while interrupts are off is counted
+# where they come back on, and under TCG such code gets far more ticks than
+# its time: the VT-d IOTLB flush (cache_tag_flush_range, irqs off) got 63%
+# of a 1-page refresh's ticks, while the refresh without it (a0 in
+# make bench) is only 17% faster. Weigh irq-off code by the benchmark.
 set -eu
 . "$(dirname "$0")/lib.sh"
 

@@ -90,11 +90,14 @@ struct shadow_s1_walk {
  *	malformed (unknown designation type, misaligned origin)
  * @walk: Report the runs of [@iova, @last]; 0 when the whole range was
  *	reported, else a negative errno with @w->done set
+ * @table_span: Bytes of IOVA the smallest table of the format translates
+ *	(the least @last - @iova + 1 its walk passes to @table)
  */
 struct shadow_s1_format {
 	u32 id;
 	int (*check_root)(u64 root);
 	int (*walk)(struct shadow_s1_walk *w, u64 iova, u64 last);
+	u64 table_span;
 };
 
 extern const struct shadow_s1_format shadow_s390_format;

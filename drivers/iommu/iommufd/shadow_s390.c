@@ -544,4 +544,6 @@ const struct shadow_s1_format shadow_s390_format = {
 	.id = IOMMU_SHADOW_FORMAT_S390,
 	.check_root = s390_check_root,
 	.walk = s390_walk,
+	/* A page table: 256 entries of 4 KiB */
+	.table_span = BIT_ULL(S390_PAGE_SHIFT + S390_PT_BITS),
 };

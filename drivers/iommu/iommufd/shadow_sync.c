@@ -194,12 +194,12 @@ struct shadow_retarget {
  * @resv_free_last: See @resv_known
  * @nr_retarget: Entries in @retarget
  * @retarget_err: A batched retarget failed to map: the sync fails with it
- * @retarget: Retargeted one-page records whose domain update is pending:
- *	the records already say the new target, the domain still maps the old
- *	one (see shadow_retarget_flush())
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
+ * @retarget: Retargeted one-page records whose domain update is pending:
+ *	the records already say the new target, the domain still maps the old
+ *	one (see shadow_retarget_flush()); the first @nr_retarget are valid
  */
 struct shadow_sync {
 	struct iommufd_hwpt_shadow *shadow;
@@ -218,9 +218,10 @@ struct shadow_sync {
 	u64 resv_free_last;
 	unsigned int nr_retarget;
 	int retarget_err;
-	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
 	u64 leaf;
 	u64 nocover;
+	/* Last: shadow_sync_init() does not clear it */
+	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
 };
 
 static atomic64_t shadow_gen = ATOMIC64_INIT(0);
@@ -385,7 +386,7 @@ static void shadow_sync_init(struct shadow_sync *sync,
 			     struct iommufd_hwpt_shadow *shadow, bool may_fail)
 {
 	lockdep_assert_held(&shadow->lock);
-	memset(sync, 0, sizeof(*sync));
+	memset(sync, 0, offsetof(struct shadow_sync, retarget));
 	sync->shadow = shadow;
 	sync->may_fail = may_fail;
 	sync->gen = atomic64_inc_return(&shadow_gen);
@@ -1388,6 +1389,9 @@ static void shadow_drop_stale_tables(struct shadow_sync *sync, u64 first,
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	struct interval_tree_node *node, *next;
 
+	/* A refresh of a few pages: no table lies inside it */
+	if (last - first < shadow->fmt->table_span - 1)
+		return;
 	for (node = interval_tree_iter_first(&shadow->tables_iova, first, last);
 	     node; node = next) {
 		struct shadow_table *table = to_table_iova(node);

@@ -1503,6 +1503,54 @@ static bool test_zap_table_page(void)
 	return true;
 }
 
+/*
+ * A table the guest no longer links is forgotten by the refresh that sees
+ * it gone, here one of exactly the span of that table; a shorter refresh,
+ * which cannot hold a whole table, does not look for such tables.
+ */
+static bool pt_record(u64 start)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&W.sh.tables_iova, start, start);
+	     node; node = interval_tree_iter_next(node, start, start))
+		if (node->start == start && node->last == start + 0xfffff)
+			return true;
+	return false;
+}
+
+static bool test_stale_table_dropped(void)
+{
+	unsigned long records;
+	u64 ste;
+
+	unit_world();
+	g_map_run(AP, DATA_GPA, 8, 0);
+	g_map_run(AP + 0x100000, DATA_GPA + 0x100000, 8, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	records = W.sh.nr_records;
+	T_ASSERT(pt_record(AP) && pt_record(AP + 0x100000));
+
+	/* The guest unlinks the page table of [AP + 1M, AP + 2M) */
+	ste = tb_entry_gpa(&W.tb, AP + 0x100000, T_ST, false);
+	T_ASSERT(ste != U64_MAX);
+	tb_set(&W.tb, ste, tb_get(&W.tb, ste) | T_TE_INVALID);
+	/* A one-page refresh in it unmaps that page, keeps the record */
+	T_ASSERT_EQ(e_sync(AP + 0x100000, AP + 0x100fff), 0);
+	T_ASSERT_EQ(dom_count, 15);
+	T_ASSERT(pt_record(AP + 0x100000));
+	/* The refresh of its 1 MiB: the table record goes, with the rest */
+	T_ASSERT_EQ(e_sync(AP + 0x100000, AP + 0x1fffff), 0);
+	T_OK();
+	T_EXACT(W.ap_start, W.ap_last);
+	T_ASSERT_EQ(dom_count, 8);
+	T_ASSERT(!pt_record(AP + 0x100000));
+	T_ASSERT(pt_record(AP));
+	/* its run split (page 0 gone, 1-7 kept), then went; and the table */
+	T_ASSERT_EQ(W.sh.nr_records, records - 2);
+	return true;
+}
+
 /* A run whose OA crosses two areas: a zap of one takes exactly its part */
 static bool test_zap_oa_split(void)
 {
@@ -2963,6 +3011,7 @@ int main(void)
 	RUN(test_parent_block_cache);
 	RUN(test_partial_unmap_splits);
 	RUN(test_zap_table_page);
+	RUN(test_stale_table_dropped);
 	RUN(test_zap_oa_split);
 	RUN(test_prot_intersection);
 	RUN(test_resv_clip);

@@ -26,10 +26,11 @@
  * repeats until its budget (--cell-budget, 2.5 s) is spent, at least once.
  * All of a and d run before b and c: b frees many small objects, which a
  * KASAN kernel pays for (quarantine) in later allocations, i.e. in the
- * next refreshes timed. On VT-d, a0 repeats a with the edu attached
- * elsewhere: QEMU's VT-d has caching mode, so intel-iommu flushes the
- * IOTLB for new mappings (iotlb_sync_map; the shadow asks once per refresh)
- * in a domain that has a device. Then the cost of an
+ * next refreshes timed. a= repeats a with nothing changed (the ioctl, the
+ * walk and the lookups alone). On VT-d, a0 repeats a with the edu attached
+ * elsewhere: with no device behind the shadow, intel-iommu sends the
+ * emulated VT-d no IOTLB invalidation (QEMU's VT-d has no caching mode, so
+ * iommu_sync_map() sends none either). Then the cost of an
  * IOMMU_IOAS_UNMAP of one 4 KiB guest page the shadow references when the
  * shadow holds 1, 10^3, 10^5 (and more) entries, and the shadow's memory per
  * entry. Counters (IOMMU_TEST_OP_SHADOW_STATS, /proc/vmstat
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +77,7 @@ static const unsigned int sizes[] = { 1, 16, 256, 4096, 65536 };
 
 static bool verbose;
 static bool no_user;	/* skip b and c (probing) */
+static bool profile_same;	/* --profile of a= (nothing changed) */
 /* Wall-clock budget of one method at one size: stop repeating after it */
 static uint64_t cell_budget_ns = 2500000000ULL;
 
@@ -581,6 +584,7 @@ struct result {
 	unsigned int n, reps_a, reps_b, reps_c, reps_d;
 	double a, b, c, d;		/* ns per page */
 	double a_nodev;			/* VT-d: a with no device attached */
+	double a_same;			/* a with stage-1 unchanged */
 	double flushes, map_syncs;				/* per inv. */
 	double map_calls, unmap_calls, pages_mapped;		/* per inv. */
 	uint64_t floor_calls;
@@ -716,6 +720,19 @@ static void bench_kernel(struct bench *b, enum layout l, unsigned int n,
 	r->pages_mapped = (double)(s1.pages_mapped - s0.pages_mapped) / reps;
 	r->records = s1.records;
 
+	/*
+	 * a_same: the same invalidation with nothing changed since the last
+	 * one: the ioctl, the walk and the lookups, no domain operation.
+	 */
+	start = now_ns();
+	for (i = 0; i < reps && budget_left(start, i); i++) {
+		uint64_t t0 = now_ns();
+
+		CHECK(invalidate(b, iova, len));
+		t[i] = now_ns() - t0;
+	}
+	r->a_same = (double)median(t, i) / n;
+
 	/* The shadow really maps the last target: first, middle, last page */
 	which ^= 1;
 	r->checked = true;
@@ -728,10 +745,10 @@ static void bench_kernel(struct bench *b, enum layout l, unsigned int n,
 	}
 
 	/*
-	 * VT-d only: the same refreshes with no device attached to the shadow.
-	 * QEMU's VT-d has caching mode, so intel-iommu flushes for new
-	 * mappings in a domain with a device (iotlb_sync_map, once per
-	 * refresh); the floor's fresh domain has none. This shows the cost.
+	 * VT-d only: the same refreshes with no device attached to the shadow:
+	 * intel-iommu then sends no invalidation to the emulated VT-d (no
+	 * cache tag), the floor's fresh domain sends none either. The
+	 * difference is what the one IOTLB flush per refresh costs here.
 	 */
 	if (b->edu) {
 		edu_attach(b, false);
@@ -763,6 +780,42 @@ static void bench_kernel(struct bench *b, enum layout l, unsigned int n,
 }
 
 /*
+ * What any refresh pays before it looks at a table: a system call, and an
+ * IOMMU_HWPT_INVALIDATE of the shadow with no entry (iommufd's dispatch and
+ * object lookup). Read with the 1-page a and a= (ns, medians).
+ */
+static void fixed_costs(struct bench *b)
+{
+	enum { REPS = 2001 };
+	uint64_t *t = calloc(REPS, sizeof(*t)), sys, inv;
+	struct iommu_hwpt_shadow_invalidate none = {};
+	unsigned int i;
+
+	if (!t)
+		die("calloc", ENOMEM);
+	for (i = 0; i < REPS; i++) {
+		uint64_t t0 = now_ns();
+
+		syscall(SYS_getppid);
+		t[i] = now_ns() - t0;
+	}
+	sys = median(t, REPS);
+	for (i = 0; i < REPS; i++) {
+		uint32_t num = 0;
+		uint64_t t0 = now_ns();
+
+		CHECK(iommufd_hwpt_invalidate(b->fd, b->shadow_id,
+					      IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+					      &none, sizeof(none), &num));
+		t[i] = now_ns() - t0;
+	}
+	inv = median(t, REPS);
+	printf("fixed: getppid() %llu ns, IOMMU_HWPT_INVALIDATE with no entry %llu ns\n",
+	       (unsigned long long)sys, (unsigned long long)inv);
+	free(t);
+}
+
+/*
  * --profile SECONDS: where the kernel spends a refresh. Needs a kernel with
  * CONFIG_PROFILING booted with "profile=2" (make bench-profile): the timer
  * tick counts the kernel PC in 4-byte buckets of /proc/profile. Loops a at
@@ -787,7 +840,8 @@ static void profile_a(struct bench *b, enum layout l, unsigned int n,
 		    ENOENT);
 	start = now_ns();
 	while (now_ns() - start < seconds * 1000000000ULL) {
-		set_target(b, l, which, iova, n);
+		if (!profile_same)
+			set_target(b, l, which, iova, n);
 		CHECK(invalidate(b, iova, len));
 		which ^= 1;
 		reps++;
@@ -800,7 +854,8 @@ static void profile_a(struct bench *b, enum layout l, unsigned int n,
 	fclose(f);
 	if (nb < 2)
 		die("/proc/profile is empty", EIO);
-	printf("@profile %s %u pages, %llu refreshes in %u s, step %u\n",
+	printf("@profile %s%s %u pages, %llu refreshes in %u s, step %u\n",
+	       profile_same ? "unchanged " : "",
 	       l == SCATTERED ? "scattered" : "contiguous", n,
 	       (unsigned long long)reps, seconds, prof[0]);
 	for (i = 1; i < nb; i++) {
@@ -860,9 +915,9 @@ static void print_results(struct bench *b, enum layout l, struct result *res,
 	       l == SCATTERED ? " (stage-1 OAs 3 pages apart: nothing to coalesce)" :
 	       b->hugetlb ? " (2 MiB hugetlb guest RAM: host-contiguous)" :
 			    " (NO hugetlb: 4 KiB memfd, host-contiguous only by chance)");
-	printf("%7s %11s | %10s %10s %10s %10s | %7s %7s %6s%s\n", "pages",
-	       "reps", "a:shadow", "b:qemu", "c:batched", "d:floor", "b/a",
-	       "c/a", "a/d", b->edu ? " |       a0  a0/d" : "");
+	printf("%7s %11s | %10s %10s %10s %10s | %7s %7s %6s | %8s%s\n",
+	       "pages", "reps", "a:shadow", "b:qemu", "c:batched", "d:floor",
+	       "b/a", "c/a", "a/d", "a=", b->edu ? "       a0  a0/d" : "");
 	printf("%7s %11s | %10s %10s %10s %10s |\n", "", "a/b/c/d", "ns/page",
 	       "ns/page", "ns/page", "ns/page");
 	for (i = 0; i < nr; i++) {
@@ -871,15 +926,16 @@ static void print_results(struct bench *b, enum layout l, struct result *res,
 
 		snprintf(reps, sizeof(reps), "%u/%u/%u/%u", r->reps_a,
 			 r->reps_b, r->reps_c, r->reps_d);
-		printf("%7u %11s | %10.0f %10.0f %10.0f %10.0f | %6.1fx %6.1fx %5.1fx",
+		printf("%7u %11s | %10.0f %10.0f %10.0f %10.0f | %6.1fx %6.1fx %5.1fx | %8.0f",
 		       r->n, reps, r->a, r->b, r->c, r->d, r->b / r->a,
-		       r->c / r->a, r->a / r->d);
+		       r->c / r->a, r->a / r->d, r->a_same);
 		if (b->edu)
-			printf(" | %8.0f %5.1fx", r->a_nodev, r->a_nodev / r->d);
+			printf(" %8.0f %5.1fx", r->a_nodev, r->a_nodev / r->d);
 		printf("%s\n", r->checked ? "" : "  (SHADOW_CHECK FAILED)");
 	}
+	printf("  a= = a with nothing changed: ioctl, walk and lookups, no domain operation (ns/page)\n");
 	if (b->edu)
-		printf("  a0 = a with the edu attached elsewhere: no caching-mode sync of new maps (ns/page, a0/d)\n");
+		printf("  a0 = a with the edu attached elsewhere: no device behind the shadow, no IOTLB invalidation reaches the VT-d (ns/page, a0/d)\n");
 	printf("  counters per refresh (a): flushes = IOTLB flushes of unmaps, m.syncs = iommu_sync_map() of new maps\n");
 	printf("  counters per refresh (a)         | floor  | userspace\n");
 	printf("%7s | %7s %7s %8s %8s %8s | %6s | %8s %9s %9s %9s\n", "pages",
@@ -1070,6 +1126,8 @@ int main(int argc, char **argv)
 			do_unmap = false;
 		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
 			profile_s = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--profile-same"))
+			profile_same = true;
 		else if (!strcmp(argv[i], "--no-user"))
 			no_user = true;
 		else if (!strcmp(argv[i], "-v"))
@@ -1077,7 +1135,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr, "usage: bench [--edu] [--max-entries N] [--budget SECONDS] [--cell-budget SECONDS]\n"
 				"             [--max-size PAGES] [--layouts sc|s|c|cs] [--no-unmap] [-v]\n"
-				"             [--profile SECONDS]  (kernel profile of a at --max-size, per layout)\n");
+				"             [--profile SECONDS [--profile-same]]  (kernel profile of a, or of a=, at --max-size, per layout)\n");
 			return 2;
 		}
 	}
@@ -1106,6 +1164,7 @@ int main(int argc, char **argv)
 
 	build_tables(b, BENCH_IOVA, sizes[NR_SIZES - 1]);
 	CHECK(invalidate(b, BENCH_IOVA, sizes[NR_SIZES - 1] * PG));
+	fixed_costs(b);
 
 	nl = strlen(layouts);
 	if (nl > 2)
