@@ -74,6 +74,20 @@ struct iommufd_shadow_stats {
 };
 
 struct shadow_pblock;
+struct shadow_table;
+
+/* Stage-1 table pages a shadow remembers, about one per table level */
+#define SHADOW_TCACHE_SLOTS	8
+
+/**
+ * struct shadow_tcache_slot - A stage-1 table page a walk read
+ * @table: Its record; NULL: an empty slot
+ * @va: Kernel address of the kernel page that holds it
+ */
+struct shadow_tcache_slot {
+	struct shadow_table *table;
+	const void *va;
+};
 
 /* Parent IOAS areas a shadow remembers having accepted */
 #define SHADOW_AREA_SLOTS	4
@@ -120,6 +134,8 @@ struct shadow_area_slot {
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
+ * @tcache: Table pages read lately, by the size of the range they
+ *	translate, until their record goes (see shadow_table())
  * @resv: Reserved IOVA ranges of attached devices (struct shadow_resv)
  * @nr_records: Entries in @maps_iova and @tables_gpa, bounded by
  *	iommufd_shadow_max_records
@@ -150,6 +166,7 @@ struct iommufd_hwpt_shadow {
 	unsigned int nr_pblocks;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
+	struct shadow_tcache_slot tcache[SHADOW_TCACHE_SLOTS];
 	struct rb_root_cached resv;
 	unsigned long nr_records;
 	struct iommufd_shadow_stats stats;

@@ -392,11 +392,12 @@ static int s390_walk_tables(struct s390_walker *s, unsigned int top,
 	unsigned int lvl = top;
 	int ret;
 
-	s->pos[top] = (struct s390_table_pos){
-		.origin = origin,
-		.last = s390_nr_entries(top) - 1,
-		.prot = IOMMU_READ | IOMMU_WRITE,
-	};
+	s->pos[top].origin = origin;
+	s->pos[top].iova = 0;
+	s->pos[top].nr = 0;
+	s->pos[top].first = 0;
+	s->pos[top].last = s390_nr_entries(top) - 1;
+	s->pos[top].prot = IOMMU_READ | IOMMU_WRITE;
 
 	for (;;) {
 		struct s390_table_pos *pos = &s->pos[lvl];
@@ -487,11 +488,20 @@ static int s390_check_root(u64 iota)
  */
 static int s390_walk(struct shadow_s1_walk *w, u64 iova, u64 last)
 {
-	struct s390_walker s = { .w = w, .iova = iova };
+	struct s390_walker s;
 	unsigned int top;
 	u64 reach_last, piece_last;
 	int ret;
 
+	/*
+	 * Not the rest: @run is read only when @pending, and the walk sets
+	 * each level's position as it enters the table (a small refresh
+	 * would spend more on clearing all of it than on the walk).
+	 */
+	s.w = w;
+	s.iova = iova;
+	s.pending = false;
+	s.emit_failed = false;
 	w->done = iova;
 	if (iova > last)
 		return -EINVAL;

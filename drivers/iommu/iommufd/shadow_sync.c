@@ -57,16 +57,21 @@
  * the engine installed. So an area accepted once stays usable until the
  * zap of its unmap: the shadow remembers the last few it accepted
  * (shadow->areas) and the zap forgets those it touches, so a refresh
- * takes no IOAS lock in the common case. Guest table pages are read the same way: directly
- * through the kernel mapping of the pinned page, valid while shadow->lock
- * is held. So no shadow entry outlives the pin of the page it points to,
- * no new pin is ever taken (I3) and KVM is never asked.
+ * takes no IOAS lock in the common case. Guest table pages are read the
+ * same way: directly through the kernel mapping of the pinned page; the
+ * shadow remembers that mapping for the last table of each size it read
+ * (shadow->tcache) for as long as the table's record lives, and the zap
+ * frees the records of the table pages it touches. So no shadow entry
+ * outlives the pin of the page it points to, no new pin is ever taken (I3)
+ * and KVM is never asked.
  *
  * Bounds (I4): every record is charged to the caller (GFP_KERNEL_ACCOUNT)
  * and their number per shadow is capped by iommufd_shadow_max_records
  * (-ENOSPC beyond); walks yield with cond_resched() and stop with -EINTR on
  * a fatal signal.
  */
+#include <linux/bitops.h>
+#include <linux/err.h>
 #include <linux/hash.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -1340,9 +1345,22 @@ static struct shadow_table *to_table_iova(struct interval_tree_node *node)
 	return container_of(node, struct shadow_table, iova);
 }
 
+/* The slot of shadow->tcache for a table translating [iova, last] */
+static struct shadow_tcache_slot *
+shadow_tcache_slot(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
+{
+	/* s390: 2^20, 2^31, 2^42, 2^53, 2^64 bytes, five slots apart */
+	return &shadow->tcache[fls64(last - iova) % SHADOW_TCACHE_SLOTS];
+}
+
 static void shadow_table_free(struct iommufd_hwpt_shadow *shadow,
 			      struct shadow_table *table)
 {
+	struct shadow_tcache_slot *slot =
+		shadow_tcache_slot(shadow, table->iova.start, table->iova.last);
+
+	if (slot->table == table)
+		slot->table = NULL;
 	interval_tree_remove(&table->gpa, &shadow->tables_gpa);
 	interval_tree_remove(&table->iova, &shadow->tables_iova);
 	kfree(table);
@@ -1350,8 +1368,8 @@ static void shadow_table_free(struct iommufd_hwpt_shadow *shadow,
 }
 
 /* Remember that the page at @gpa described [iova, last] */
-static int shadow_note_table(struct shadow_sync *sync, u64 gpa, u64 iova,
-			     u64 last)
+static struct shadow_table *shadow_note_table(struct shadow_sync *sync,
+					      u64 gpa, u64 iova, u64 last)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
 	u64 page = gpa & ~(u64)(SHADOW_PAGE_SIZE - 1);
@@ -1363,14 +1381,14 @@ static int shadow_note_table(struct shadow_sync *sync, u64 gpa, u64 iova,
 		table = to_table_gpa(node);
 		if (table->iova.start == iova && table->iova.last == last) {
 			table->gen = sync->gen;
-			return 0;
+			return table;
 		}
 	}
 	if (shadow->nr_records >= READ_ONCE(iommufd_shadow_max_records))
-		return -ENOSPC;
+		return ERR_PTR(-ENOSPC);
 	table = kzalloc(sizeof(*table), GFP_KERNEL_ACCOUNT);
 	if (!table)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	shadow->nr_records++;
 	table->gpa.start = page;
 	table->gpa.last = page + SHADOW_PAGE_SIZE - 1;
@@ -1379,7 +1397,7 @@ static int shadow_note_table(struct shadow_sync *sync, u64 gpa, u64 iova,
 	table->gen = sync->gen;
 	interval_tree_insert(&table->gpa, &shadow->tables_gpa);
 	interval_tree_insert(&table->iova, &shadow->tables_iova);
-	return 0;
+	return table;
 }
 
 /* Drop table records of [first, last] that the last walk did not read */
@@ -1408,6 +1426,8 @@ static const u64 *shadow_table(void *ctx, u64 gpa, u64 iova, u64 last,
 {
 	struct shadow_sync *sync = ctx;
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct shadow_tcache_slot *slot = shadow_tcache_slot(shadow, iova, last);
+	struct shadow_table *table = slot->table;
 	u64 area_last;
 	phys_addr_t phys;
 	u32 prot;
@@ -1416,17 +1436,30 @@ static const u64 *shadow_table(void *ctx, u64 gpa, u64 iova, u64 last,
 	rc = shadow_yield(sync);
 	if (rc)
 		return ERR_PTR(rc);
+	*nr = (PAGE_SIZE - offset_in_page(gpa)) / sizeof(u64);
+	/*
+	 * The table read last at this size: its page was accepted and its
+	 * record lives, so the parent still maps it to the same host page
+	 * (the zap of its unmap frees the record, and with it the slot).
+	 */
+	if (table && table->gpa.start == (gpa & ~(u64)(SHADOW_PAGE_SIZE - 1)) &&
+	    table->iova.start == iova && table->iova.last == last) {
+		table->gen = sync->gen;
+		return slot->va + offset_in_page(gpa);
+	}
+
 	rc = shadow_parent_area(sync, gpa, &area_last, &prot);
 	if (rc || !(prot & IOMMU_READ))
 		return ERR_PTR(-ENXIO);
 	if (shadow_parent_phys(shadow, gpa & PAGE_MASK, &phys) ||
 	    !pfn_valid(PHYS_PFN(phys)))
 		return ERR_PTR(-ENXIO);
-	rc = shadow_note_table(sync, gpa, iova, last);
-	if (rc)
-		return ERR_PTR(rc);
-	*nr = (PAGE_SIZE - offset_in_page(gpa)) / sizeof(u64);
-	return page_address(pfn_to_page(PHYS_PFN(phys))) + offset_in_page(gpa);
+	table = shadow_note_table(sync, gpa, iova, last);
+	if (IS_ERR(table))
+		return ERR_CAST(table);
+	slot->table = table;
+	slot->va = page_address(pfn_to_page(PHYS_PFN(phys)));
+	return slot->va + offset_in_page(gpa);
 }
 
 static const struct shadow_s1_walk_ops shadow_walk_ops = {

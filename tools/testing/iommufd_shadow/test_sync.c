@@ -1551,6 +1551,57 @@ static bool test_stale_table_dropped(void)
 	return true;
 }
 
+/*
+ * The table pages of the last walk are remembered (shadow->tcache): a
+ * small refresh asks the parent for the data page only. What must still
+ * hold: a table the guest moved is read at its new place; a table read
+ * through the cache is still in use (a refresh of its span keeps it, and
+ * the unmap of its page zaps what it translates); its record's end
+ * forgets it.
+ */
+static bool test_table_cache(void)
+{
+	struct fake_area *pt_area;
+	u64 ste, old_pt;
+
+	unit_world();
+	g_map_run(AP, DATA_GPA, 8, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	/* one PTE changes: one parent lookup, for its new page */
+	g_map(AP + 0x3000, DATA_GPA + 0x200000, 0);
+	call_before = fs;
+	T_ASSERT_EQ(e_sync(AP + 0x3000, AP + 0x3fff), 0);
+	T_ASSERT_EQ(fs.iova_to_phys_calls - call_before.iova_to_phys_calls, 1);
+	T_EXACT(W.ap_start, W.ap_last);
+
+	/* The guest moves the page table into another area, one PTE changed */
+	pt_area = area_add(0x38000000, 4096, IOMMU_READ);
+	ste = tb_entry_gpa(&W.tb, AP, T_ST, false);
+	T_ASSERT(ste != U64_MAX);
+	old_pt = T_SEG_ORIGIN(tb_get(&W.tb, ste));
+	for (unsigned int i = 0; i < 256; i++)
+		gmem_write(&W.m, 0x38000000 + i * 8,
+			   gmem_read(&W.m, old_pt + i * 8));
+	tb_set(&W.tb, ste, 0x38000000 | T_TE_TT(0));
+	gmem_sync_ioas();
+	g_map(AP + 0x5000, DATA_GPA + 0x300000, 0);
+	T_ASSERT_EQ(e_sync(AP + 0x5000, AP + 0x5fff), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+
+	/* A refresh of the table's whole span through the cache keeps it */
+	T_ASSERT_EQ(e_sync(AP, AP + 0xfffff), 0);
+	T_ASSERT(interval_tree_iter_first(&W.sh.tables_gpa, 0x38000000,
+					  0x38000000));
+	/* so the unmap of its page finds it and zaps what it translates */
+	area_unmap(pt_area);
+	T_OK();
+	T_ASSERT_EQ(dom_count, 0);
+	/* and the record's end took the slot: the table is unreadable */
+	T_ASSERT_EQ(e_sync(AP, AP + 0xfff), -ENXIO);
+	T_OK();
+	return true;
+}
+
 /* A run whose OA crosses two areas: a zap of one takes exactly its part */
 static bool test_zap_oa_split(void)
 {
@@ -3012,6 +3063,7 @@ int main(void)
 	RUN(test_partial_unmap_splits);
 	RUN(test_zap_table_page);
 	RUN(test_stale_table_dropped);
+	RUN(test_table_cache);
 	RUN(test_zap_oa_split);
 	RUN(test_prot_intersection);
 	RUN(test_resv_clip);
