@@ -488,15 +488,16 @@ static int s390_check_root(u64 iota)
  */
 static int s390_walk(struct shadow_s1_walk *w, u64 iova, u64 last)
 {
-	struct s390_walker s;
+	struct s390_walker s __uninitialized;
 	unsigned int top;
 	u64 reach_last, piece_last;
 	int ret;
 
 	/*
-	 * Not the rest: @run is read only when @pending, and the walk sets
-	 * each level's position as it enters the table (a small refresh
-	 * would spend more on clearing all of it than on the walk).
+	 * Not the rest (nor does CONFIG_INIT_STACK_ALL_ZERO: __uninitialized):
+	 * @run is read only when @pending, and the walk sets each level's
+	 * position as it enters the table. A small refresh would spend more
+	 * on clearing all of it than on the walk.
 	 */
 	s.w = w;
 	s.iova = iova;

@@ -387,6 +387,12 @@ u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova)
 	return ALIGN(iova, nocover) - iova + nocover - SHADOW_PAGE_SIZE;
 }
 
+/*
+ * Callers declare the sync __uninitialized: this clears all of it but the
+ * retarget queue (of which only the first nr_retarget entries are read),
+ * where CONFIG_INIT_STACK_ALL_ZERO would clear its 512 bytes on every
+ * refresh, however small.
+ */
 static void shadow_sync_init(struct shadow_sync *sync,
 			     struct iommufd_hwpt_shadow *shadow, bool may_fail)
 {
@@ -1486,7 +1492,7 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 		.aperture_last = shadow->aperture_last,
 		.ops = &shadow_walk_ops,
 	};
-	struct shadow_sync sync;
+	struct shadow_sync sync __uninitialized;
 	int rc, rc2;
 
 	shadow_sync_init(&sync, shadow, true);
@@ -1514,7 +1520,7 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
  */
 void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
-	struct shadow_sync sync;
+	struct shadow_sync sync __uninitialized;
 
 	shadow_sync_init(&sync, shadow, false);
 	shadow_unmap_range(&sync, first, last);
@@ -1573,7 +1579,7 @@ static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
 void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
 	struct interval_tree_node *node;
-	struct shadow_sync sync;
+	struct shadow_sync sync __uninitialized;
 	bool touched = false;
 
 	shadow_sync_init(&sync, shadow, false);

@@ -11,6 +11,9 @@
 #define __must_check	__attribute__((__warn_unused_result__))
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
+#ifndef __uninitialized
+#define __uninitialized	__attribute__((__uninitialized__))
+#endif
 #ifndef __always_inline
 #define __always_inline	inline __attribute__((__always_inline__))
 #endif
