@@ -1172,6 +1172,9 @@ next:
 			return 0;
 		cur = seg_last + 1;
 again:
+		/* A batched retarget failed in a flush: stop here */
+		if (sync->retarget_err)
+			return sync->retarget_err;
 		/* A run can span up to the cap of unchanged records */
 		rc = shadow_yield(sync);
 		if (rc)

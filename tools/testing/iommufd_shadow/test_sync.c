@@ -1841,6 +1841,33 @@ static bool test_emit_error_partial(void)
  * A batched retarget whose map fails when another run's map flushes the
  * batch: the sync stops at the next run, nothing after it is mapped.
  */
+/* The same inside one run: the segments after the failed flush wait */
+static bool test_retarget_error_stops_run(void)
+{
+	unit_world();
+	for (int i = 0; i < 10; i++)
+		g_map(AP + i * 0x1000, DATA_GPA + i * 0x3000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	/*
+	 * One guest run over the ten and five new pages: page 0 is
+	 * retargeted (queued), page 1 continues it and goes the general way,
+	 * whose unmap flushes the queue: that map fails.
+	 */
+	g_map_run(AP, DATA_GPA + 0x100000, 15, 0);
+	fake_map_fail_nth = 1;
+	T_ASSERT_EQ((long long)e_sync(W.ap_start, W.ap_last),
+		    (long long)-ENOMEM);
+	T_ASSERT(check_flush());
+	T_OK();
+	T_ASSERT(!dom_find(AP));
+	for (int i = 10; i < 15; i++)
+		T_ASSERT(!dom_find(AP + i * 0x1000));
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	T_OK();
+	return true;
+}
+
 static bool test_retarget_batch_error_stops(void)
 {
 	unit_world();
@@ -3072,6 +3099,7 @@ int main(void)
 	RUN(test_record_cap_splits);
 	RUN(test_emit_error_partial);
 	RUN(test_retarget_batch_error_stops);
+	RUN(test_retarget_error_stops_run);
 	RUN(test_oa_outside_ioas);
 	RUN(test_table_error_failing_page);
 	RUN(test_fatal_signal);
