@@ -1838,10 +1838,10 @@ static bool test_emit_error_partial(void)
 }
 
 /*
- * A batched retarget whose map fails when another run's map flushes the
- * batch: the sync stops at the next run, nothing after it is mapped.
+ * A batched retarget whose map fails when a segment of the same run
+ * flushes the batch: the run's later segments wait, nothing after the
+ * failing entry is mapped.
  */
-/* The same inside one run: the segments after the failed flush wait */
 static bool test_retarget_error_stops_run(void)
 {
 	unit_world();
@@ -1868,6 +1868,10 @@ static bool test_retarget_error_stops_run(void)
 	return true;
 }
 
+/*
+ * A batched retarget whose map fails when another run's map flushes the
+ * batch: the sync stops at the next run, nothing after it is mapped.
+ */
 static bool test_retarget_batch_error_stops(void)
 {
 	unit_world();
@@ -2133,30 +2137,35 @@ static bool test_emit_page_guards(void)
 	g_map(AP + 0x1000, DATA_GPA + 0x40000, 0);
 	g_map(AP + 0x2000, DATA_GPA + 0x60000, 0);
 	g_map_run(AP + 0x3000, DATA_GPA + 0x80000, 2, 0);
-	/* 5: WO area, s1 RW (prot WRITE); 6: elsewhere */
+	/* 5: WO area, s1 RW (prot WRITE); 6, 7, 8: elsewhere */
 	g_map(AP + 0x5000, wo, 0);
 	g_map(AP + 0x6000, DATA_GPA + 0xc0000, 0);
+	g_map(AP + 0x7000, DATA_GPA + 0xd0000, 0);
+	g_map(AP + 0x8000, DATA_GPA + 0xe0000, 0);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
 	T_OK();
-	T_ASSERT_EQ(nr_maps(), 6);
+	T_ASSERT_EQ(nr_maps(), 8);
 
 	/*
 	 * 1 now continues 0 (s1 RO, so a run of its own; both READ in the
 	 * shadow): one record. 2 stays. 3 moves alone, 4 stays: the record
 	 * of 3-4 splits. 6 moves into the WO area with s1 RO: nothing
-	 * granted, unmapped. (2 and 5, kept, put the cursor before 3 and 6.)
+	 * granted, unmapped. 8 keeps its page but becomes read-only (I2).
+	 * (2, 5 and 7, kept, put the cursor before 3, 6 and 8.)
 	 */
 	g_map(AP + 0x1000, 0x30001000, T_PTE_PROT);
 	g_map(AP + 0x3000, DATA_GPA + 0x100000, 0);
 	g_map(AP + 0x6000, wo + 0x2000, T_PTE_PROT);
+	g_map(AP + 0x8000, DATA_GPA + 0xe0000, T_PTE_PROT);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
 	T_ASSERT_EQ(shadow_lookup_prot(&W.sh, AP + 0x1000), IOMMU_READ);
 	T_ASSERT_EQ((long long)shadow_lookup_prot(&W.sh, AP + 0x6000),
 		    (long long)-ENOENT);
-	/* 0-1 merged, 2, 3 and 4 apart, 5; 6 gone */
-	T_ASSERT_EQ(nr_maps(), 5);
+	T_ASSERT_EQ(shadow_lookup_prot(&W.sh, AP + 0x8000), IOMMU_READ);
+	/* 0-1 merged, 2, 3 and 4 apart, 5; 6 gone; 7, 8 */
+	T_ASSERT_EQ(nr_maps(), 7);
 	return true;
 }
 
