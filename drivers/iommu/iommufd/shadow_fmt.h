@@ -25,7 +25,8 @@
  *    work (bounded), so the engine can yield and check signals there;
  *  - a malformed entry stops the walk with -EILSEQ, a table the callback
  *    cannot read with its error (-ENXIO), an error of @emit with that error;
- *    @done then holds the first IOVA not reported.
+ *    @done then holds the first IOVA not reported, and for -EILSEQ and a
+ *    table's -ENXIO the fault_ fields of the walk say what failed where.
  */
 #ifndef __IOMMUFD_SHADOW_FMT_H
 #define __IOMMUFD_SHADOW_FMT_H
@@ -73,6 +74,11 @@ struct shadow_s1_walk_ops {
  * @ops: Callbacks
  * @ctx: Passed to the callbacks
  * @done: Out: IOVAs below @done (from the walk's start) were reported
+ * @fault_addr: Out: guest address of the table or entry at fault
+ * @fault_reason: Out: enum iommu_shadow_fault of a walk that failed with
+ *	-EILSEQ, or with -ENXIO from @ops->table; 0 otherwise
+ * @fault_level: Out: level of the table at fault (format-specific: s390
+ *	counts 0 for a page table up to 4 for a region-first table)
  */
 struct shadow_s1_walk {
 	u64 root;
@@ -81,6 +87,9 @@ struct shadow_s1_walk {
 	const struct shadow_s1_walk_ops *ops;
 	void *ctx;
 	u64 done;
+	u64 fault_addr;
+	u32 fault_reason;
+	u32 fault_level;
 };
 
 /**

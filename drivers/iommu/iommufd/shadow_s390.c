@@ -33,24 +33,28 @@
  * TL (0x3) of the lower table: the lower table only holds the entries
  * whose index has its top two bits in [TF, TL]; entry i of a table always
  * lies at origin + 8 * i, whether the table starts there or not. A segment
- * entry addresses a 2 KiB page table; page-table entries (PTEs) hold a
- * 4 KiB frame, an invalid bit (0x400) and a protection bit (0x200).
+ * entry addresses a 2 KiB page table, or with the format-control bit FC
+ * (0x400) set a 1 MiB frame; page-table entries (PTEs) hold a 4 KiB frame,
+ * an invalid bit (0x400) and a protection bit (0x200).
  *
  * What this walker reports, for every IOVA of the walked range:
- *  - a hole when the IOVA is outside the aperture or the root's reach,
- *    when an entry on its path is invalid, or when its index in a lower
- *    table lies outside the [TF, TL] window of the region entry above;
- *  - otherwise a leaf at frame + offset, read-only (IOMMU_READ) if any
- *    entry on the path has its protection bit set, else
+ *  - a hole when the IOVA is outside the aperture or the root's reach, or
+ *    when an entry on its path is invalid (whatever its other bits hold);
+ *  - otherwise a leaf at frame + offset (a 4 KiB frame of a PTE or a
+ *    1 MiB frame of a segment entry with FC), read-only (IOMMU_READ) if
+ *    any entry on the path has its protection bit set, else
  *    IOMMU_READ | IOMMU_WRITE;
- *  - -EILSEQ for a valid table entry whose TT does not name its table, a
- *    valid region entry with TF > TL, and a valid segment entry with the
- *    format-control bit (0x400) set, which asks for a 1 MiB frame: only
- *    4 KiB pages are shadowed, and reading the frame as a page table would
- *    install translations the guest never asked for. Invalid entries are
- *    holes whatever their other bits hold; all-zero entries are valid
- *    entries (a zero region entry thus has a wrong TT).
- *  - the error of @ops->table (-ENXIO) when a table is not readable.
+ *  - -EILSEQ, as QEMU's zPCI model (s390_guest_io_table_walk()) faults,
+ *    for an all-zero entry at any level (IOMMU_SHADOW_FAULT_ENTRY; QEMU:
+ *    INVALTE), a valid region entry with TF > TL or a region-third entry
+ *    other than TF 0, TL 3, and an index outside [TF, TL] of the entry
+ *    above (TABLE_LENGTH; QEMU: INVALTL), and a valid region or segment
+ *    entry whose TT does not name its table (TABLE_TYPE; QEMU: TT);
+ *  - the error of @ops->table (-ENXIO, TABLE_ADDR) when a table is not
+ *    readable.
+ * On -EILSEQ and a table's -ENXIO the walk's fault_ fields name the
+ * reason, the level of the table and the guest address of the entry (or,
+ * for TABLE_ADDR, of the table) at fault.
  *
  * The walk keeps its position. For every level it holds a struct
  * s390_table_pos: where the table lies, which IOVAs it translates, its
@@ -78,12 +82,14 @@
  * The pointers @ops->table returns are used until the walk moves past
  * their entries or returns; the caller keeps them valid that long.
  *
- * QEMU's zPCI model (s390_guest_io_table_walk()) differs: it walks only
- * region-third roots, faults on all-zero entries and on region entries
- * other than TF 0/TL 3, takes IOTA bit 0x200 (inside the key field of
- * Linux's IOTA) for protection of everything, and maps 1 MiB frames for
- * the FC bit, which this walker refuses. Linux only ever builds full
- * region-third tables with zero keys, which both read alike.
+ * QEMU's zPCI model still differs in what it cannot see or cheaply be
+ * equal to (Documentation/userspace-api/iommufd_shadow.rst lists it): it
+ * walks every root as a region-third table whatever the designation type,
+ * takes IOTA bit 0x200 (inside the key field of Linux's IOTA) for
+ * protection of everything, and faults (TT) on a valid PTE or FC segment
+ * entry whose frame address is 0, which this walker maps like any frame.
+ * Linux only ever builds full region-third tables with zero keys and
+ * invalid (never zero) free entries, which both read alike.
  */
 #include <linux/bits.h>
 #include <linux/compiler.h>
@@ -113,6 +119,7 @@
 #define S390_RTE_ADDR_MASK	(~0x3fffULL)	/* ZPCI_RTE_ADDR_MASK */
 #define S390_STE_FC		0x400ULL	/* format control: 1 MiB frame */
 #define S390_STE_ADDR_MASK	(~0x7ffULL)	/* ZPCI_STE_ADDR_MASK */
+#define S390_STE_FRAME_MASK	(~0xfffffULL)	/* ZPCI_SFAA_MASK of QEMU */
 
 /* Page-table entries, as ZPCI_PTE_* */
 #define S390_PTE_INVALID	0x400ULL	/* ZPCI_PTE_INVALID */
@@ -232,6 +239,22 @@ static u32 s390_entry_prot(u64 entry, u64 protected)
 	return entry & protected ? IOMMU_READ : IOMMU_READ | IOMMU_WRITE;
 }
 
+/* Guest address of the entry of the table of @lvl that translates s->iova */
+static u64 s390_entry_gpa(struct s390_walker *s, unsigned int lvl)
+{
+	return s->pos[lvl].origin + (u64)s390_index(lvl, s->iova) * sizeof(u64);
+}
+
+/* Stop the walk at a fault in the table of @lvl, about guest address @addr */
+static int s390_fault(struct s390_walker *s, u32 reason, unsigned int lvl,
+		      u64 addr, int err)
+{
+	s->w->fault_reason = reason;
+	s->w->fault_level = lvl;
+	s->w->fault_addr = addr;
+	return err;
+}
+
 static int s390_emit(struct s390_walker *s)
 {
 	struct shadow_s1_walk *w = s->w;
@@ -293,8 +316,12 @@ static int s390_read_entry(struct s390_walker *s, unsigned int lvl,
 		ptr = w->ops->table(w->ctx, pos->origin + (u64)idx * sizeof(u64),
 				    pos->iova, pos->iova + s390_table_mask(lvl),
 				    &nr);
-		if (IS_ERR(ptr))
-			return PTR_ERR(ptr);
+		if (IS_ERR(ptr)) {
+			if (PTR_ERR(ptr) != -ENXIO)
+				return PTR_ERR(ptr);
+			return s390_fault(s, IOMMU_SHADOW_FAULT_TABLE_ADDR, lvl,
+					  pos->origin, -ENXIO);
+		}
 		pos->ptr = ptr;
 		pos->ptr_idx = idx;
 		/* At least the entry asked for, never past the table */
@@ -332,6 +359,14 @@ static int s390_add_ptes(struct s390_walker *s, unsigned int idx, u64 last,
 		u64 oa = 0;
 		u32 prot = 0;
 
+		if (unlikely(!entry)) {
+			/* As QEMU: an all-zero entry is malformed, not a hole */
+			s->iova = iova;
+			return s390_fault(s, IOMMU_SHADOW_FAULT_ENTRY,
+					  S390_LVL_PT,
+					  pos->origin + (u64)idx * sizeof(u64),
+					  -EILSEQ);
+		}
 		if (!(entry & S390_PTE_INVALID)) {
 			prot = pos->prot &
 			       s390_entry_prot(entry, S390_PTE_PROTECTED);
@@ -352,26 +387,36 @@ static int s390_add_ptes(struct s390_walker *s, unsigned int idx, u64 last,
 	}
 }
 
-/* Enter the table of @lvl - 1 that the valid table entry @entry addresses */
+/*
+ * Enter the table of @lvl - 1 that the valid table entry @entry addresses:
+ * 0, or 1 for a segment entry that maps a 1 MiB frame (FC) instead, or
+ * -EILSEQ. The checks come in QEMU's order: TF/TL, then TT.
+ */
 static int s390_descend(struct s390_walker *s, unsigned int lvl, u64 entry)
 {
 	struct s390_table_pos *next = &s->pos[lvl - 1];
 	unsigned int tf, tl;
 
-	if ((entry & S390_TE_TYPE_MASK) != S390_LVL_TT(lvl))
-		return -EILSEQ;
-
 	if (lvl == S390_LVL_ST) {
+		if ((entry & S390_TE_TYPE_MASK) != S390_LVL_TT(lvl))
+			return s390_fault(s, IOMMU_SHADOW_FAULT_TABLE_TYPE, lvl,
+					  s390_entry_gpa(s, lvl), -EILSEQ);
 		if (entry & S390_STE_FC)
-			return -EILSEQ;
+			return 1;
 		next->origin = entry & S390_STE_ADDR_MASK;
 		next->first = 0;
 		next->last = s390_nr_entries(S390_LVL_PT) - 1;
 	} else {
 		tf = (entry & S390_RTE_OFFSET_MASK) >> S390_RTE_OFFSET_SHIFT;
 		tl = entry & S390_RTE_LEN_MASK;
-		if (tf > tl)
-			return -EILSEQ;
+		/* A region-third entry must address a whole segment table */
+		if (tf > tl ||
+		    (lvl == S390_LVL_RT && (tf || tl != S390_RTE_LEN_MASK)))
+			return s390_fault(s, IOMMU_SHADOW_FAULT_TABLE_LENGTH, lvl,
+					  s390_entry_gpa(s, lvl), -EILSEQ);
+		if ((entry & S390_TE_TYPE_MASK) != S390_LVL_TT(lvl))
+			return s390_fault(s, IOMMU_SHADOW_FAULT_TABLE_TYPE, lvl,
+					  s390_entry_gpa(s, lvl), -EILSEQ);
 		next->origin = entry & S390_RTE_ADDR_MASK;
 		next->first = tf << S390_TFTL_SHIFT;
 		next->last = ((tl + 1) << S390_TFTL_SHIFT) - 1;
@@ -404,13 +449,11 @@ static int s390_walk_tables(struct s390_walker *s, unsigned int top,
 		unsigned int idx = s390_index(lvl, s->iova);
 		u64 piece_last, entry;
 
-		if (idx < pos->first) {
-			/* Below TF: a hole up to the first entry present */
-			piece_last = pos->iova +
-				((u64)pos->first << s390_levels[lvl].shift) - 1;
-		} else if (idx > pos->last) {
-			/* Beyond TL: a hole to the end of the table */
-			piece_last = pos->iova + s390_table_mask(lvl);
+		if (idx < pos->first || idx > pos->last) {
+			/* Outside TF..TL of the entry above: not a hole */
+			return s390_fault(s, IOMMU_SHADOW_FAULT_TABLE_LENGTH,
+					  lvl + 1, s390_entry_gpa(s, lvl + 1),
+					  -EILSEQ);
 		} else if (lvl == S390_LVL_PT) {
 			ret = s390_add_ptes(s, idx, last, &piece_last);
 			if (ret)
@@ -420,12 +463,30 @@ static int s390_walk_tables(struct s390_walker *s, unsigned int top,
 			ret = s390_read_entry(s, lvl, idx, &entry);
 			if (ret)
 				return ret;
+			if (!entry)
+				return s390_fault(s, IOMMU_SHADOW_FAULT_ENTRY, lvl,
+						  s390_entry_gpa(s, lvl),
+						  -EILSEQ);
 			if (!(entry & S390_TE_INVALID)) {
 				ret = s390_descend(s, lvl, entry);
+				if (ret < 0)
+					return ret;
+				if (!ret) {
+					lvl--;
+					continue;
+				}
+				/* A 1 MiB frame: a leaf, as QEMU maps it */
+				piece_last = min(s->iova |
+						 s390_entry_mask(lvl), last);
+				ret = s390_add(s, s->iova, piece_last,
+					       (entry & S390_STE_FRAME_MASK) |
+					       (s->iova & s390_entry_mask(lvl)),
+					       pos->prot &
+					       s390_entry_prot(entry,
+							       S390_TE_PROTECTED));
 				if (ret)
 					return ret;
-				lvl--;
-				continue;
+				goto added;
 			}
 			/* An invalid region or segment entry: a hole */
 			piece_last = s->iova | s390_entry_mask(lvl);
@@ -504,6 +565,9 @@ static int s390_walk(struct shadow_s1_walk *w, u64 iova, u64 last)
 	s.pending = false;
 	s.emit_failed = false;
 	w->done = iova;
+	w->fault_addr = 0;
+	w->fault_reason = IOMMU_SHADOW_FAULT_NONE;
+	w->fault_level = 0;
 	if (iova > last)
 		return -EINVAL;
 	ret = s390_check_root(w->root);

@@ -245,6 +245,17 @@ static int ref_load(struct gmem *m, u64 gpa, u64 *val, struct ref_path *path)
 	return 0;
 }
 
+/* A fault: -ENXIO for a table outside the IOAS, else -EILSEQ */
+static struct ref_xlate ref_fault(struct ref_xlate r, u32 reason, int level,
+				  u64 addr)
+{
+	r.err = reason == IOMMU_SHADOW_FAULT_TABLE_ADDR ? -ENXIO : -EILSEQ;
+	r.reason = reason;
+	r.level = level;
+	r.addr = addr;
+	return r;
+}
+
 /*
  * What the stage-1 does with @iova, the way the hardware would find out:
  * from the IOTA down, one entry per level.
@@ -292,23 +303,39 @@ struct ref_xlate ref_translate_path(struct gmem *m, u64 iota, u64 ap_start,
 	table = iota & ~0x3fffULL;
 	for (l = dt + 1; l >= 1; l--) {
 		u64 idx = (iova >> lo_bit[l]) & 0x7ff;
+		u64 egpa = table + idx * 8;
 
-		r.err = ref_load(m, table + idx * 8, &e, path);
+		r.err = ref_load(m, egpa, &e, path);
 		if (r.err)
-			return r;
+			return ref_fault(r, IOMMU_SHADOW_FAULT_TABLE_ADDR, l,
+					 table);
+		/* QEMU: INVALTE for a zero entry, before anything else */
+		if (!e)
+			return ref_fault(r, IOMMU_SHADOW_FAULT_ENTRY, l, egpa);
 		if (e & 0x20) {
 			r.block_last = iova | ((1ULL << lo_bit[l]) - 1);
 			return r;
 		}
-		if (((e >> 2) & 3) != (u64)(l - 1)) {
-			r.err = -EILSEQ;
-			return r;
+		if (l >= 2) {
+			u64 tf = (e >> 6) & 3, tl = e & 3;
+
+			/* QEMU: INVALTL unless a region-third says 0..3 */
+			if (tf > tl || (l == 2 && (tf || tl != 3)))
+				return ref_fault(r,
+						 IOMMU_SHADOW_FAULT_TABLE_LENGTH,
+						 l, egpa);
 		}
+		if (((e >> 2) & 3) != (u64)(l - 1))
+			return ref_fault(r, IOMMU_SHADOW_FAULT_TABLE_TYPE, l,
+					 egpa);
 		if (e & 0x200)
 			prot = T_RO;
 		if (l == 1) {
 			if (e & 0x400) {
-				r.err = -EILSEQ;
+				/* FC: a 1 MiB frame */
+				r.block_last = iova | 0xfff;
+				r.prot = prot;
+				r.oa = (e & ~0xfffffULL) | (iova & 0xfffff);
 				return r;
 			}
 			table = e & ~0x7ffULL;
@@ -316,21 +343,21 @@ struct ref_xlate ref_translate_path(struct gmem *m, u64 iota, u64 ap_start,
 			u64 tf = (e >> 6) & 3, tl = e & 3;
 			u64 quarter = ((iova >> lo_bit[l - 1]) & 0x7ff) >> 9;
 
-			if (tf > tl) {
-				r.err = -EILSEQ;
-				return r;
-			}
-			if (quarter < tf || quarter > tl) {
-				r.block_last = iova | ((1ULL << lo_bit[l - 1]) - 1);
-				return r;
-			}
+			/* an index the lower table does not hold */
+			if (quarter < tf || quarter > tl)
+				return ref_fault(r,
+						 IOMMU_SHADOW_FAULT_TABLE_LENGTH,
+						 l, egpa);
 			table = e & ~0x3fffULL;
 		}
 	}
 
 	r.err = ref_load(m, table + ((iova >> 12) & 0xff) * 8, &e, path);
 	if (r.err)
-		return r;
+		return ref_fault(r, IOMMU_SHADOW_FAULT_TABLE_ADDR, 0, table);
+	if (!e)
+		return ref_fault(r, IOMMU_SHADOW_FAULT_ENTRY, 0,
+				 table + ((iova >> 12) & 0xff) * 8);
 	r.block_last = iova | 0xfff;
 	if (e & 0x400)
 		return r;
@@ -610,6 +637,14 @@ const char *check_walk(struct sim *sim, const struct shadow_s1_walk *w,
 			if (r.err != ret)
 				FAIL("error %d at %#llx, reference says %d",
 				     ret, (unsigned long long)w->done, r.err);
+			if (r.reason != w->fault_reason ||
+			    r.level != w->fault_level || r.addr != w->fault_addr)
+				FAIL("fault at %#llx: reason %u level %u addr %#llx, reference says %u %u %#llx",
+				     (unsigned long long)w->done,
+				     w->fault_reason, w->fault_level,
+				     (unsigned long long)w->fault_addr,
+				     r.reason, r.level,
+				     (unsigned long long)r.addr);
 		}
 	}
 

@@ -19,6 +19,8 @@
 #include <linux/limits.h>
 #include <linux/iommu.h>
 
+#include <uapi/linux/iommufd.h>
+
 #include "../../../drivers/iommu/iommufd/shadow_fmt.h"
 
 /* s390 format constants of the harness, kept apart from the walker's */
@@ -101,6 +103,10 @@ struct ref_xlate {
 	u32 prot;	/* 0: hole */
 	u64 oa;
 	u64 block_last;	/* the same verdict holds up to here (holes) */
+	/* with err: enum iommu_shadow_fault, level and address at fault */
+	u32 reason;
+	u32 level;
+	u64 addr;
 };
 
 struct ref_xlate ref_translate(struct gmem *m, u64 iota, u64 ap_start,
