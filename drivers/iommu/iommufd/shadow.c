@@ -241,8 +241,9 @@ static int shadow_check_data(const struct iommu_hwpt_shadow *data)
 	return shadow_find_format(data->format)->check_root(data->root);
 }
 
+/* Sync [first, last]; on error *@fault (if given) says where and why */
 static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
-			  u64 last)
+			  u64 last, struct shadow_fault *fault)
 {
 	u64 mapped, unmapped;
 	int rc;
@@ -251,6 +252,8 @@ static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
 	mapped = shadow->stats.pages_mapped;
 	unmapped = shadow->stats.pages_unmapped;
 	rc = shadow_sync_range(shadow, first, last);
+	if (fault)
+		*fault = shadow->fault;
 	trace_shadow_sync(shadow->common.obj.id, first, last,
 			  shadow->stats.pages_mapped - mapped,
 			  shadow->stats.pages_unmapped - unmapped,
@@ -354,7 +357,8 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	list_add_tail(&shadow->iopt_item, &shadow->iopt->shadow_list);
 	up_write(&shadow->iopt->domains_rwsem);
 
-	rc = shadow_refresh(shadow, data.aperture_start, data.aperture_last);
+	rc = shadow_refresh(shadow, data.aperture_start, data.aperture_last,
+			    NULL);
 	if (rc)
 		goto out_abort;
 
@@ -398,14 +402,41 @@ static int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
 	return 0;
 }
 
+/*
+ * Write where and why entry @index failed into its out_ fields, if the
+ * entries are long enough to have them.
+ */
+static int shadow_inv_report(struct iommu_user_data_array *array, u32 index,
+			     const struct shadow_fault *fault)
+{
+	const size_t off = offsetof(struct iommu_hwpt_shadow_invalidate,
+				    out_fault_iova);
+	struct iommu_hwpt_shadow_invalidate inv = {
+		.out_fault_iova = fault->iova,
+		.out_fault_addr = fault->addr,
+		.out_fault_reason = fault->reason,
+		.out_fault_level = fault->level,
+	};
+
+	if (array->entry_len < sizeof(inv))
+		return 0;
+	if (copy_to_user(array->uptr + (size_t)index * array->entry_len + off,
+			 (u8 *)&inv + off, sizeof(inv) - off))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * iommufd_hwpt_shadow_invalidate() - IOMMU_HWPT_INVALIDATE of a shadow
  * @ucmd: The ioctl
  * @array: Its entries; @array->entry_num returns how many were done
  *
- * Each entry re-syncs its range. Stops at the first entry that fails.
+ * Each entry re-syncs its range. Stops at the first entry that fails, and
+ * writes where and why into that entry's out_ fields (entries of 48 bytes
+ * or more): see struct iommu_hwpt_shadow_invalidate.
  *
- * Return: 0, or the errno of the failing entry.
+ * Return: 0, or the errno of the failing entry (-EFAULT if its out_ fields
+ * cannot be written).
  */
 int iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
 				   struct iommu_user_data_array *array)
@@ -426,23 +457,27 @@ int iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
 
 	for (done = 0; done != array->entry_num; done++) {
 		struct iommu_hwpt_shadow_invalidate inv;
+		struct shadow_fault fault = {};
 		u64 first, last;
 
+		/* An entry that cannot be read gets no report */
 		rc = iommu_copy_struct_from_user_array(&inv, array,
 						       IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
 						       done, __reserved);
 		if (rc)
 			break;
 		rc = shadow_inv_range(shadow, &inv, &first, &last);
-		if (rc)
-			break;
-		if (fatal_signal_pending(current)) {
+		if (!rc && fatal_signal_pending(current)) {
+			fault.iova = first;
 			rc = -EINTR;
+		}
+		if (!rc)
+			rc = shadow_refresh(shadow, first, last, &fault);
+		if (rc) {
+			if (shadow_inv_report(array, done, &fault))
+				rc = -EFAULT;
 			break;
 		}
-		rc = shadow_refresh(shadow, first, last);
-		if (rc)
-			break;
 	}
 	array->entry_num = done;
 	iommufd_put_object(ucmd->ictx, obj);
@@ -565,7 +600,7 @@ int iommufd_shadow_kvm_refresh(struct kvm *kvm, struct device *dev, u64 iova,
 			continue;
 		rc = shadow_inv_range(shadow, &inv, &first, &last);
 		if (!rc)
-			rc = shadow_refresh(shadow, first, last);
+			rc = shadow_refresh(shadow, first, last, NULL);
 		break;
 	}
 	mutex_unlock(&shadow_kvm_lock);

@@ -73,6 +73,20 @@ struct iommufd_shadow_stats {
 	u64 leaf_breaks;
 };
 
+/**
+ * struct shadow_fault - Where and why the last sync of a shadow failed
+ * @iova: First IOVA (4 KiB aligned) not synced; that page is not mapped
+ * @addr: Guest address the fault is about (enum iommu_shadow_fault)
+ * @reason: enum iommu_shadow_fault
+ * @level: Level of the stage-1 table at fault, 0 if not a table fault
+ */
+struct shadow_fault {
+	u64 iova;
+	u64 addr;
+	u32 reason;
+	u32 level;
+};
+
 struct shadow_pblock;
 struct shadow_table;
 
@@ -140,6 +154,7 @@ struct shadow_area_slot {
  * @nr_records: Entries in @maps_iova and @tables_gpa, bounded by
  *	iommufd_shadow_max_records
  * @stats: Counters
+ * @fault: Where and why the last sync failed (zero after a success)
  * @iopt_item: On @iopt->shadow_list
  * @kvm_item: On the list of shadows bound to a KVM VM
  */
@@ -170,6 +185,7 @@ struct iommufd_hwpt_shadow {
 	struct rb_root_cached resv;
 	unsigned long nr_records;
 	struct iommufd_shadow_stats stats;
+	struct shadow_fault fault;
 	struct list_head iopt_item;
 	struct list_head kvm_item;
 };

@@ -199,6 +199,9 @@ struct shadow_retarget {
  * @resv_free_last: See @resv_known
  * @nr_retarget: Entries in @retarget
  * @retarget_err: A batched retarget failed to map: the sync fails with it
+ * @cur: First IOVA the sync has not reconciled yet, in the run it is at
+ * @fault_set: @shadow->fault holds where and why the sync failed
+ * @fault_unmap: Unmapping the page the sync failed at
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
@@ -223,6 +226,9 @@ struct shadow_sync {
 	u64 resv_free_last;
 	unsigned int nr_retarget;
 	int retarget_err;
+	u64 cur;
+	bool fault_set;
+	bool fault_unmap;
 	u64 leaf;
 	u64 nocover;
 	/* Last: shadow_sync_init() does not clear it */
@@ -405,6 +411,35 @@ static void shadow_sync_init(struct shadow_sync *sync,
 	shadow_leaf_sizes(shadow->common.domain, &sync->leaf, &sync->nocover);
 }
 
+/* The fault an errno of the engine or the driver stands for */
+static u32 shadow_errno_fault(int rc)
+{
+	switch (rc) {
+	case -ENOSPC:
+	case -ENOMEM:
+		return IOMMU_SHADOW_FAULT_RESOURCE;
+	case -EINTR:
+	case -EINVAL:	/* an IOAS map the shadow cannot use: the VMM's */
+		return IOMMU_SHADOW_FAULT_NONE;
+	default:
+		return IOMMU_SHADOW_FAULT_DEVICE;
+	}
+}
+
+/* The sync fails at @iova: note where and why, unless it already failed */
+static void shadow_note_fault(struct shadow_sync *sync, u64 iova, u64 addr,
+			      u32 reason)
+{
+	if (sync->fault_set || !sync->may_fail)
+		return;
+	sync->fault_set = true;
+	sync->shadow->fault = (struct shadow_fault){
+		.iova = iova,
+		.addr = addr,
+		.reason = reason,
+	};
+}
+
 static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last);
 static void shadow_retarget_flush(struct shadow_sync *sync);
 static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
@@ -536,6 +571,8 @@ static void shadow_retarget_flush(struct shadow_sync *sync)
 		}
 		if (sync->cursor == map)
 			sync->cursor = NULL;
+		shadow_note_fault(sync, map->iova.start, 0,
+				  shadow_errno_fault(rc));
 		shadow_oa_remove(shadow, map);
 		interval_tree_remove(&map->iova, &shadow->maps_iova);
 		shadow_map_discard(shadow, map);
@@ -642,12 +679,18 @@ static void shadow_map_discard(struct iommufd_hwpt_shadow *shadow,
 	shadow->nr_records--;
 }
 
+/*
+ * A new record; @bounded: charged against the cap, which @slack records
+ * may exceed
+ */
 static struct shadow_map *shadow_map_alloc(struct iommufd_hwpt_shadow *shadow,
-					   bool bounded)
+					   bool bounded, unsigned int slack)
 {
+	unsigned long cap = READ_ONCE(iommufd_shadow_max_records);
 	struct shadow_map *map;
 
-	if (bounded && shadow->nr_records >= READ_ONCE(iommufd_shadow_max_records))
+	if (bounded && shadow->nr_records >= cap &&
+	    shadow->nr_records - cap >= slack)
 		return ERR_PTR(-ENOSPC);
 	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
 	if (!map)
@@ -694,7 +737,10 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 	int rc, rcl = 0, rcr = 0;
 
 	if (last < m_last) {
-		right = shadow_map_alloc(shadow, sync->may_fail);
+		/* The unmap of a failing page may take one beyond the cap */
+		right = shadow_map_alloc(shadow,
+					 sync->may_fail || sync->fault_unmap,
+					 sync->fault_unmap);
 		if (IS_ERR(right)) {
 			if (sync->may_fail)
 				return PTR_ERR(right);
@@ -830,7 +876,7 @@ static int shadow_record(struct iommufd_hwpt_shadow *shadow, u64 iova,
 			}
 		}
 	}
-	map = shadow_map_alloc(shadow, true);
+	map = shadow_map_alloc(shadow, true, 0);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
 	map->iova.start = iova;
@@ -938,6 +984,9 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		int rc;
 
 		*done = iova;
+		/* Where a sync that fails from here has got to */
+		if (record)
+			sync->cur = iova;
 		rc = shadow_parent_phys(shadow, oa, &phys);
 		if (rc)
 			return rc;
@@ -1128,6 +1177,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 		u64 seg_last;
 		int rc;
 
+		sync->cur = cur;
 		node = shadow_first_map(sync, cur, last, &left);
 		sync->cursor = NULL;
 		if (!node)
@@ -1139,6 +1189,7 @@ static int shadow_reconcile(struct shadow_sync *sync, u64 iova, u64 last,
 			if (rc)
 				return rc;
 			cur = node->start;
+			sync->cur = cur;
 			goto again;
 		}
 		map = to_map(node);
@@ -1298,15 +1349,16 @@ static noinline int shadow_emit_run(struct shadow_sync *sync,
 		u64 seg_last, area_last;
 		u32 area_prot, prot;
 
+		sync->cur = iova;
 		if (shadow_sync_resv_clip(sync, iova, run->last, &seg_last)) {
 			rc = shadow_unmap_range(sync, iova, seg_last);
 		} else {
 			rc = shadow_parent_area(sync, oa, &area_last,
 						&area_prot);
 			if (rc) {
-				/* The failing page must not stay mapped */
-				shadow_unmap_range(sync, iova,
-						   iova + SHADOW_PAGE_SIZE - 1);
+				/* Unmapped with the sync's end */
+				shadow_note_fault(sync, iova, oa,
+						  IOMMU_SHADOW_FAULT_OUTPUT_ADDR);
 				return rc;
 			}
 			if (area_last - oa < seg_last - iova)
@@ -1336,12 +1388,18 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 	/* A batched retarget failed: the sync stops here */
 	if (sync->retarget_err)
 		return sync->retarget_err;
+	sync->cur = run->iova;
 	rc = shadow_yield(sync);
 	if (rc)
-		return rc;
-	if (shadow_emit_page(sync, run, &rc))
-		return rc;
-	return shadow_emit_run(sync, run);
+		goto out_fault;
+	if (!shadow_emit_page(sync, run, &rc))
+		rc = shadow_emit_run(sync, run);
+	if (!rc)
+		return 0;
+out_fault:
+	/* Runs before were synced: @cur is where this one stopped */
+	shadow_note_fault(sync, sync->cur, 0, shadow_errno_fault(rc));
+	return rc;
 }
 
 static struct shadow_table *to_table_gpa(struct interval_tree_node *node)
@@ -1476,16 +1534,35 @@ static const struct shadow_s1_walk_ops shadow_walk_ops = {
 	.emit = shadow_emit,
 };
 
+/*
+ * The sync failed at @iova: that page must not stay mapped, whatever it
+ * mapped before. Splitting its run may take one record beyond the cap
+ * (so a shadow holds at most iommufd_shadow_max_records + 1). If even that
+ * fails, unmap it as a zap does, which cannot fail: without a record for
+ * the rest of the run, the rest goes too (safe, I1).
+ */
+static void shadow_fault_unmap(struct shadow_sync *sync, u64 iova)
+{
+	sync->fault_unmap = true;
+	if (shadow_unmap_range(sync, iova, iova + SHADOW_PAGE_SIZE - 1)) {
+		sync->may_fail = false;
+		shadow_unmap_range(sync, iova, iova + SHADOW_PAGE_SIZE - 1);
+		sync->may_fail = true;
+	}
+	sync->fault_unmap = false;
+}
+
 /**
  * shadow_sync_range() - Make the shadow follow the stage-1 over a range
  * @shadow: The shadow, with shadow->lock held
  * @iova: First IOVA, 4 KiB aligned
  * @last: Last IOVA, the last byte of a 4 KiB page
  *
- * Return: 0, or an errno of UAPI.md. On error the range is partly synced:
- * what lies before the failing entry follows the stage-1; a leaf page that
- * is not guest memory is unmapped; under a malformed or unreadable table
- * entry, and after it, the shadow is as it was (UAPI.md allows both).
+ * Return: 0, or an errno of UAPI.md, with @shadow->fault saying where and
+ * why. On error the range is synced before @shadow->fault.iova exactly as
+ * on success, the page there is not mapped, and the rest of the range is
+ * as it was, synced, or not mapped (a failed iommu_sync_map() unmaps all
+ * the sync mapped).
  */
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 {
@@ -1499,15 +1576,37 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 	int rc, rc2;
 
 	shadow_sync_init(&sync, shadow, true);
+	shadow->fault = (struct shadow_fault){};
 	walk.ctx = &sync;
 	rc = shadow->fmt->walk(&walk, iova, last);
 	if (!rc)
 		shadow_drop_stale_tables(&sync, iova, last);
 	else if (walk.done > iova)
 		shadow_drop_stale_tables(&sync, iova, walk.done - 1);
+	if (rc) {
+		/* A fault of the walk itself, or of a table it could not note */
+		if (!sync.fault_set) {
+			shadow->fault = (struct shadow_fault){
+				.iova = walk.done,
+				.addr = walk.fault_addr,
+				.reason = walk.fault_reason ?:
+					  shadow_errno_fault(rc),
+				.level = walk.fault_level,
+			};
+			sync.fault_set = true;
+		}
+		shadow_fault_unmap(&sync, shadow->fault.iova);
+	}
 	rc2 = shadow_sync_finish(&sync);
-	if (!rc)
+	if (!rc && rc2) {
+		/* A batched retarget failed last, or the driver's sync */
+		if (!sync.fault_set)
+			shadow->fault = (struct shadow_fault){
+				.iova = max(sync.map_first, iova),
+				.reason = shadow_errno_fault(rc2),
+			};
 		rc = rc2;
+	}
 	shadow->stats.syncs++;
 	if (rc)
 		shadow->stats.errors++;

@@ -414,6 +414,359 @@ TEST_F(shadow, invalidate_errors)
 	test_ioctl_destroy(id);
 }
 
+/* ---- The fault report of a failed invalidation entry (48 bytes) ---- */
+
+/* A 24-byte entry: the layout before the fault report */
+struct shadow_inv24 {
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/* One 48-byte entry over [iova, iova + len); returns errno, *inv the entry */
+static int shadow_inv48(int fd, __u32 hwpt_id, uint64_t iova, uint64_t len,
+			struct iommu_hwpt_shadow_invalidate *inv)
+{
+	__u32 num = 1;
+
+	*inv = (struct iommu_hwpt_shadow_invalidate){
+		.iova = iova,
+		.length = len,
+		/* Input values of the out_ fields are ignored */
+		.out_fault_iova = 0x5a5a5a5a5a5a5a5aULL,
+		.out_fault_addr = 0x5a5a5a5a5a5a5a5aULL,
+		.out_fault_reason = 0x5a5a5a5a,
+		.out_fault_level = 0x5a5a5a5a,
+	};
+	return _shadow_inv(fd, hwpt_id, inv, &num) ? errno : 0;
+}
+
+#define check_fault(inv, _iova, _addr, _reason, _level)                \
+	do {                                                           \
+		EXPECT_EQ((uint64_t)(_iova), (inv)->out_fault_iova);   \
+		EXPECT_EQ((uint64_t)(_addr), (inv)->out_fault_addr);   \
+		EXPECT_EQ((__u32)(_reason), (inv)->out_fault_reason);  \
+		EXPECT_EQ((__u32)(_level), (inv)->out_fault_level);    \
+	} while (0)
+
+/* GPA of a table entry the library built */
+static uint64_t entry_gpa(uint64_t *entry)
+{
+	return GPA_BASE + ((char *)entry - (char *)ram);
+}
+
+TEST_F(shadow, fault_entry_sizes)
+{
+	struct shadow_inv24 inv24[3];
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SHADOW,
+		.entry_len = sizeof(inv24[0]),
+	};
+	struct {
+		struct iommu_hwpt_shadow_invalidate inv;
+		__u64 tail;
+	} big[2];
+	__u32 id;
+
+	ASSERT_EQ(48, sizeof(struct iommu_hwpt_shadow_invalidate));
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 4 * PG,
+					false));
+	shadow_alloc(self->ioas_id, &id);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 2 * PG, 1UL << 30, false));
+
+	/* 24-byte entries: the same errno, entry_num; nothing written */
+	memset(inv24, 0xa5, sizeof(inv24));
+	inv24[0] = (struct shadow_inv24){ .iova = IOVA, .length = PG };
+	inv24[1] = (struct shadow_inv24){ .iova = IOVA, .length = 4 * PG };
+	cmd.hwpt_id = id;
+	cmd.data_uptr = (uintptr_t)inv24;
+	cmd.entry_num = 2;
+	EXPECT_ERRNO(ENXIO, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(1, cmd.entry_num);
+	EXPECT_EQ(IOVA, inv24[1].iova);
+	EXPECT_EQ(4 * PG, inv24[1].length);
+	EXPECT_EQ(0, inv24[1].flags);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, inv24[2].iova);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, inv24[2].length);
+	check_mapped(id, IOVA, 2 * PG, DATA_GPA, false);
+	check_unmapped(id, IOVA + 2 * PG, PG);
+	/* (the rest of the range is not synced by a 24-byte caller either) */
+
+	/* 56-byte entries: a nonzero tail is E2BIG, as for any 6.12 type */
+	memset(big, 0, sizeof(big));
+	big[0].inv.iova = IOVA;
+	big[0].inv.length = PG;
+	big[0].tail = 1;
+	cmd.data_uptr = (uintptr_t)big;
+	cmd.entry_len = sizeof(big[0]);
+	cmd.entry_num = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
+	/* No report for an entry the kernel could not read */
+	EXPECT_EQ(0, big[0].inv.out_fault_iova);
+	EXPECT_EQ(0, big[0].inv.out_fault_reason);
+	/* A zero tail is fine, and the report goes where the fields are */
+	big[0].tail = 0;
+	big[0].inv.length = 4 * PG;
+	big[1] = big[0];
+	cmd.entry_num = 2;
+	EXPECT_ERRNO(ENXIO, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
+	check_fault(&big[0].inv, IOVA + 2 * PG, 1UL << 30,
+		    IOMMU_SHADOW_FAULT_OUTPUT_ADDR, 0);
+	EXPECT_EQ(0, big[0].tail);
+	EXPECT_EQ(0, big[1].inv.out_fault_iova);
+	test_ioctl_destroy(id);
+}
+
+/*
+ * What the kernel promises about a failed entry: [iova, out_fault_iova)
+ * synced as on success, that page not mapped; a VMM re-issuing the rest
+ * from the next page (QEMU's semantics for a leaf outside guest RAM) gets
+ * the rest synced.
+ */
+TEST_F(shadow, fault_prefix_synced)
+{
+	struct iommu_hwpt_shadow_invalidate inv;
+	__u32 id;
+
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 8 * PG,
+					false));
+	shadow_alloc(self->ioas_id, &id);
+	test_cmd_mock_domain_replace(self->stdev_id, id);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA + 20 * PG,
+				  false));
+	ASSERT_EQ(0, s390_tbl_unmap(&self->t, IOVA + 2 * PG));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 4 * PG, 1UL << 30, false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 6 * PG, DATA_GPA + 21 * PG,
+				  true));
+	ASSERT_EQ(ENXIO, shadow_inv48(self->fd, id, IOVA, 8 * PG, &inv));
+	check_fault(&inv, IOVA + 4 * PG, 1UL << 30,
+		    IOMMU_SHADOW_FAULT_OUTPUT_ADDR, 0);
+	/* before: synced */
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	check_mapped(id, IOVA + PG, PG, DATA_GPA + 20 * PG, false);
+	check_unmapped(id, IOVA + 2 * PG, PG);
+	check_mapped(id, IOVA + 3 * PG, PG, DATA_GPA + 3 * PG, false);
+	/* the page itself: not mapped */
+	check_unmapped(id, IOVA + 4 * PG, PG);
+	/* after: as it was (or synced) */
+	check_mapped(id, IOVA + 5 * PG, PG, DATA_GPA + 5 * PG, false);
+	/* the VMM goes on after the page, as QEMU's walker would */
+	ASSERT_EQ(0, shadow_inv48(self->fd, id, IOVA + 5 * PG, 3 * PG, &inv));
+	/* a successful entry's out_ fields are not written */
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, inv.out_fault_iova);
+	check_mapped(id, IOVA + 6 * PG, PG, DATA_GPA + 21 * PG, true);
+	check_mapped(id, IOVA + 7 * PG, PG, DATA_GPA + 7 * PG, false);
+	check_unmapped(id, IOVA + 4 * PG, PG);
+
+	/* A range starting at the bad page reports its first page */
+	ASSERT_EQ(ENXIO, shadow_inv48(self->fd, id, IOVA + 4 * PG, PG, &inv));
+	check_fault(&inv, IOVA + 4 * PG, 1UL << 30,
+		    IOMMU_SHADOW_FAULT_OUTPUT_ADDR, 0);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	test_ioctl_destroy(id);
+}
+
+/* Each reason the mock can produce, with its level and address */
+TEST_F(shadow, fault_reasons)
+{
+	struct iommu_hwpt_shadow_invalidate inv;
+	uint64_t *rte, *ste, *pte, save, pt_gpa;
+	__u32 id;
+
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 4 * PG,
+					false));
+	shadow_alloc(self->ioas_id, &id);
+	rte = s390_tbl_entry(&self->t, IOVA, 2);
+	ste = s390_tbl_entry(&self->t, IOVA, 1);
+	pte = s390_tbl_entry(&self->t, IOVA + 2 * PG, 0);
+	ASSERT_NE(NULL, rte);
+	ASSERT_NE(NULL, ste);
+	ASSERT_NE(NULL, pte);
+
+	/* A leaf outside the IOAS */
+	save = *pte;
+	*pte = htobe64(1UL << 30);
+	ASSERT_EQ(ENXIO, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_fault(&inv, IOVA + 2 * PG, 1UL << 30,
+		    IOMMU_SHADOW_FAULT_OUTPUT_ADDR, 0);
+	check_mapped(id, IOVA, 2 * PG, DATA_GPA, false);
+	check_unmapped(id, IOVA + 2 * PG, PG);
+
+	/* An all-zero PTE is malformed (QEMU: INVALTE), not a hole */
+	*pte = 0;
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_fault(&inv, IOVA + 2 * PG, entry_gpa(pte),
+		    IOMMU_SHADOW_FAULT_ENTRY, 0);
+	*pte = save;
+	ASSERT_EQ(0, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_mapped(id, IOVA, 4 * PG, DATA_GPA, false);
+
+	/* A page table outside the IOAS */
+	save = *ste;
+	pt_gpa = (GPA_BASE + RAM_SIZE) | (be64toh(save) & 0x7ff);
+	*ste = htobe64(pt_gpa);
+	ASSERT_EQ(ENXIO, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_fault(&inv, IOVA, GPA_BASE + RAM_SIZE,
+		    IOMMU_SHADOW_FAULT_TABLE_ADDR, 0);
+	check_unmapped(id, IOVA, PG);
+	check_mapped(id, IOVA + PG, 3 * PG, DATA_GPA + PG, false);
+
+	/* A zero segment entry */
+	*ste = 0;
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA + PG, PG, &inv));
+	check_fault(&inv, IOVA + PG, entry_gpa(ste),
+		    IOMMU_SHADOW_FAULT_ENTRY, 1);
+	check_unmapped(id, IOVA + PG, PG);
+
+	/* A segment entry of the wrong table type */
+	*ste = htobe64(be64toh(save) | (2 << 2));
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_fault(&inv, IOVA, entry_gpa(ste),
+		    IOMMU_SHADOW_FAULT_TABLE_TYPE, 1);
+	*ste = save;
+
+	/* A region-third entry other than TF 0, TL 3 (QEMU: INVALTL) */
+	save = *rte;
+	*rte = htobe64(be64toh(save) & ~3ULL);
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA + PG, 2 * PG,
+				       &inv));
+	check_fault(&inv, IOVA + PG, entry_gpa(rte),
+		    IOMMU_SHADOW_FAULT_TABLE_LENGTH, 2);
+	*rte = htobe64(be64toh(save) | 0x40);
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA + 3 * PG, PG, &inv));
+	check_fault(&inv, IOVA + 3 * PG, entry_gpa(rte),
+		    IOMMU_SHADOW_FAULT_TABLE_LENGTH, 2);
+	/* and the wrong type there */
+	*rte = htobe64(be64toh(save) ^ (3 << 2));
+	ASSERT_EQ(EILSEQ, shadow_inv48(self->fd, id, IOVA, PG, &inv));
+	check_fault(&inv, IOVA, entry_gpa(rte),
+		    IOMMU_SHADOW_FAULT_TABLE_TYPE, 2);
+	*rte = save;
+
+	/* All fixed: exact again */
+	ASSERT_EQ(0, shadow_inv48(self->fd, id, IOVA, 4 * PG, &inv));
+	check_mapped(id, IOVA, 4 * PG, DATA_GPA, false);
+	/* Not a table fault of the walk: no report of one */
+	EXPECT_EQ(EINVAL, shadow_inv48(self->fd, id, IOVA + 1, PG, &inv));
+	check_fault(&inv, 0, 0, IOMMU_SHADOW_FAULT_NONE, 0);
+	test_ioctl_destroy(id);
+}
+
+/* The record cap: RESOURCE at the first page that needed a record */
+TEST_F(shadow, fault_resource)
+{
+	FILE *f = fopen("/sys/module/iommufd/parameters/shadow_max_records",
+			"r+");
+	struct iommu_hwpt_shadow_invalidate inv;
+	struct iommu_test_shadow_stats st;
+	unsigned long old;
+	uint64_t i, at;
+	int rc;
+	__u32 id;
+
+	if (!f)
+		SKIP(return, "no shadow_max_records parameter");
+	ASSERT_EQ(1, fscanf(f, "%lu", &old));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	/* Room for 8 more records; 32 scattered pages need 32 */
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + (2 * i + 2) * PG,
+					  DATA_GPA + (i + 1) * PG, false));
+	rewind(f);
+	fprintf(f, "%llu\n", (unsigned long long)st.records + 8);
+	fflush(f);
+	rc = shadow_inv48(self->fd, id, IOVA, 80 * PG, &inv);
+	rewind(f);
+	fprintf(f, "%lu\n", old);
+	fflush(f);
+	fclose(f);
+	ASSERT_EQ(ENOSPC, rc);
+	EXPECT_EQ(IOMMU_SHADOW_FAULT_RESOURCE, inv.out_fault_reason);
+	EXPECT_EQ(0, inv.out_fault_level);
+	EXPECT_EQ(0, inv.out_fault_addr);
+	at = inv.out_fault_iova;
+	/* The 8 records went to the first 8 new pages */
+	EXPECT_EQ(IOVA + 18 * PG, at);
+	for (i = 0; i < 32 && IOVA + (2 * i + 2) * PG < at; i++)
+		check_mapped(id, IOVA + (2 * i + 2) * PG, PG,
+			     DATA_GPA + (i + 1) * PG, false);
+	check_unmapped(id, at, PG);
+	ASSERT_EQ(0, shadow_inv48(self->fd, id, IOVA, 80 * PG, &inv));
+	for (i = 0; i < 32; i++)
+		check_mapped(id, IOVA + (2 * i + 2) * PG, PG,
+			     DATA_GPA + (i + 1) * PG, false);
+	test_ioctl_destroy(id);
+}
+
+/* In a batch: entry_num and the report name the failing second entry */
+TEST_F(shadow, fault_second_entry)
+{
+	struct iommu_hwpt_shadow_invalidate inv[3] = {};
+	uint64_t *ste;
+	__u32 id, num;
+
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 2 * PG,
+					false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + (1UL << 20), DATA_GPA,
+				  false));
+	shadow_alloc(self->ioas_id, &id);
+	ste = s390_tbl_entry(&self->t, IOVA + (1UL << 20), 1);
+	ASSERT_NE(NULL, ste);
+	*ste = htobe64(be64toh(*ste) | (1 << 2));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA + 5 * PG,
+				  false));
+	for (int i = 0; i < 3; i++) {
+		inv[i].out_fault_iova = 0x77;
+		inv[i].out_fault_reason = 0x77;
+	}
+	inv[0].iova = IOVA;
+	inv[0].length = 2 * PG;
+	inv[1].iova = IOVA + (1UL << 20) - PG;
+	inv[1].length = 2 * PG;
+	inv[2] = inv[0];
+	num = 3;
+	EXPECT_ERRNO(EILSEQ, _shadow_inv(self->fd, id, inv, &num));
+	EXPECT_EQ(1, num);
+	EXPECT_EQ(0x77, inv[0].out_fault_iova);
+	EXPECT_EQ(0x77, inv[0].out_fault_reason);
+	check_fault(&inv[1], IOVA + (1UL << 20), entry_gpa(ste),
+		    IOMMU_SHADOW_FAULT_TABLE_TYPE, 1);
+	EXPECT_EQ(0x77, inv[2].out_fault_iova);
+	check_mapped(id, IOVA + PG, PG, DATA_GPA + 5 * PG, false);
+	check_unmapped(id, IOVA + (1UL << 20), PG);
+	test_ioctl_destroy(id);
+}
+
+/* A segment entry with FC: a 1 MiB frame, shadowed as QEMU maps it */
+TEST_F(shadow, fc_frame)
+{
+	struct iommu_test_shadow_stats st;
+	uint64_t *ste;
+	__u32 id;
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	ste = s390_tbl_entry(&self->t, IOVA, 1);
+	ASSERT_NE(NULL, ste);
+	/* DATA_GPA is 1 MiB aligned: the frame is the second MiB of RAM */
+	*ste = htobe64(DATA_GPA | 0x400);
+	shadow_alloc(self->ioas_id, &id);
+	check_mapped(id, IOVA, 1UL << 20, DATA_GPA, false);
+	check_unmapped(id, IOVA + (1UL << 20), PG);
+	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	EXPECT_EQ(256, st.pages_mapped);
+	/* Read-only */
+	*ste = htobe64(DATA_GPA | 0x400 | S390_TE_PROTECTED);
+	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 1UL << 20));
+	check_mapped(id, IOVA, 1UL << 20, DATA_GPA, true);
+	test_ioctl_destroy(id);
+}
+
 TEST_F(shadow, permissions)
 {
 	uint64_t *ste;
@@ -552,8 +905,8 @@ TEST_F_TIMEOUT(shadow, hostile_tables, 300)
 	ASSERT_NE(NULL, ste);
 	*ste = htobe64(be64toh(*ste) | (2 << 2));
 	ASSERT_EQ(EILSEQ, shadow_inv(self->fd, id, IOVA, PG));
-	/* A failed entry leaves the shadow as it was */
-	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	/* A failed entry leaves the failing page unmapped */
+	check_unmapped(id, IOVA, PG);
 	*ste = htobe64(be64toh(*ste) & ~(3ULL << 2));
 
 	/* Leaf outside guest memory: ENXIO, and that page is unmapped */
@@ -882,6 +1235,13 @@ TEST_F(shadow, trace_events)
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA, false));
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA + PG, PG));
 	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
+	/* A failed allocation is an alloc and a destroy event too */
+	self->data.root |= 5 << 2;
+	shadow_alloc_err(EILSEQ, self->ioas_id);
+	self->data.root = self->iota;
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 2 * PG, 1UL << 30, false));
+	shadow_alloc_err(ENXIO, self->ioas_id);
+	test_ioctl_destroy(id);
 	ASSERT_EQ(0, tracefs_write("events/iommufd_shadow/enable", "0"));
 
 	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
