@@ -9,6 +9,15 @@
  * (so the parent answers EBUSY to destroy), a place on the parent IOAS's
  * shadow_list (so an IOAS unmap zaps it), and optionally a reference on a
  * KVM VM. Destroy undoes them in reverse; it never fails.
+ *
+ * A parent the kernel found or created for an IOAS (pt_id = IOAS, an
+ * auto_domain hwpt) outlives its last shadow: a guest that deregisters and
+ * registers its translation again (Linux does on every domain switch) gets
+ * the next shadow on the same parent, without unpinning, re-pinning and
+ * re-mapping all guest memory. It holds no reference but the object's own,
+ * so closing the iommufd destroys it as any leaf, and IOMMU_DESTROY of its
+ * IOAS first destroys the parents no shadow and no device use
+ * (iommufd_shadow_ioas_destroy()).
  */
 #include <linux/file.h>
 #include <linux/iommu.h>
@@ -119,6 +128,62 @@ out_put:
 	return parent;
 }
 
+/*
+ * Drop a shadow's reference on its parent. A kernel-owned parent stays
+ * with the object's own reference, for the next shadow of its IOAS.
+ */
+static void shadow_put_parent(struct iommufd_ctx *ictx,
+			      struct iommufd_hwpt_paging *parent)
+{
+	if (parent->auto_domain)
+		refcount_dec(&parent->common.obj.users);
+	else
+		iommufd_hw_pagetable_put(ictx, &parent->common);
+}
+
+/**
+ * iommufd_shadow_ioas_destroy() - IOMMU_DESTROY of an object is coming
+ * @ictx: iommufd context
+ * @id: ID of the object to destroy
+ *
+ * If @id is an IOAS, destroy the kernel-owned paging hwpts of it that
+ * nothing uses any more: parents kept for a next shadow (see the top of
+ * this file), which would otherwise hold the IOAS busy. One in use by a
+ * shadow or a device stays, and so the IOAS answers EBUSY as before.
+ */
+void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+	unsigned int tries;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return;
+	ioas = container_of(obj, struct iommufd_ioas, obj);
+	/* Bounded: an hwpt another thread takes meanwhile is left alone */
+	for (tries = 0; tries != 16; tries++) {
+		struct iommufd_hwpt_paging *cur, *found = NULL;
+
+		mutex_lock(&ioas->mutex);
+		list_for_each_entry(cur, &ioas->hwpt_list, hwpt_item) {
+			/* Only the object's own reference: nobody uses it */
+			if (cur->auto_domain &&
+			    refcount_read(&cur->common.obj.users) == 1 &&
+			    refcount_inc_not_zero(&cur->common.obj.users)) {
+				found = cur;
+				break;
+			}
+		}
+		mutex_unlock(&ioas->mutex);
+		if (!found)
+			break;
+		/* Destroys it unless someone took it since */
+		iommufd_object_put_and_try_destroy(ictx, &found->common.obj);
+	}
+	iommufd_put_object(ictx, obj);
+}
+
 #if IS_ENABLED(CONFIG_KVM)
 /* Bind to a KVM VM without making iommufd depend on KVM at link time */
 static int shadow_bind_kvm(struct iommufd_hwpt_shadow *shadow, int fd)
@@ -214,7 +279,7 @@ static void shadow_release(struct iommufd_hwpt_shadow *shadow)
 	shadow->common.domain = NULL;
 	mutex_destroy(&shadow->lock);
 	if (shadow->parent)
-		iommufd_hw_pagetable_put(shadow->ictx, &shadow->parent->common);
+		shadow_put_parent(shadow->ictx, shadow->parent);
 }
 
 void iommufd_hwpt_shadow_destroy(struct iommufd_object *obj)
@@ -300,7 +365,7 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	shadow = __iommufd_object_alloc(ucmd->ictx, shadow,
 					IOMMUFD_OBJ_HWPT_SHADOW, common.obj);
 	if (IS_ERR(shadow)) {
-		iommufd_hw_pagetable_put(ucmd->ictx, &parent->common);
+		shadow_put_parent(ucmd->ictx, parent);
 		return PTR_ERR(shadow);
 	}
 	shadow->parent = parent;

@@ -204,6 +204,7 @@ void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
 			     struct iommufd_group *igroup, struct device *dev);
 void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
 			       unsigned long last);
+void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id);
 int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd);
 phys_addr_t iommufd_test_domain_phys(struct iommu_domain *domain,
 				     unsigned long iova);
@@ -245,6 +246,11 @@ static inline void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
 static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
 					     unsigned long first,
 					     unsigned long last)
+{
+}
+
+static inline void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx,
+					       u32 id)
 {
 }
 #endif

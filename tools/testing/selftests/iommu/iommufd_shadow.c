@@ -1333,10 +1333,10 @@ TEST_F_TIMEOUT(shadow, long_sync_killed, 300)
  * stat_refresh folds them now (without it a slow s390x VM saw pins of the
  * IOAS map arrive after the next read). -1 if it cannot be had exactly.
  */
-static long foll_pins(void)
+static long vmstat_exact(const char *name)
 {
-	char line[128];
-	long val = -1;
+	char line[128], key[64];
+	long val = -1, v;
 	FILE *f;
 
 	if (shadow_sysfs_write("/proc/sys/vm/stat_refresh", "1"))
@@ -1345,10 +1345,23 @@ static long foll_pins(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "nr_foll_pin_acquired %ld", &val) == 1)
+		if (sscanf(line, "%63s %ld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			val = v;
 			break;
+		}
 	fclose(f);
 	return val;
+}
+
+static long foll_pins(void)
+{
+	return vmstat_exact("nr_foll_pin_acquired");
+}
+
+static long foll_unpins(void)
+{
+	return vmstat_exact("nr_foll_pin_released");
 }
 
 /*
@@ -1384,6 +1397,95 @@ TEST_F(shadow, sync_takes_no_pins)
 	ASSERT_EQ(before, after);
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
 	test_ioctl_destroy(id);
+}
+
+/*
+ * A parent the kernel made for pt_id = IOAS outlives its last shadow: a
+ * guest that deregisters and registers its tables again (Linux does on
+ * every domain switch) gets the next shadow without all of its memory
+ * unpinned, pinned and mapped again. IOAS_DESTROY works as soon as no
+ * shadow uses the parent, and releases the pins.
+ */
+TEST_F(shadow, parent_kept_across_realloc)
+{
+	long before, after, unpins;
+	__u32 ioas2, id, id2;
+
+	if (foll_pins() < 0)
+		SKIP(return,
+		     "no exact nr_foll_pin_acquired (vmstat, stat_refresh)");
+	/* An IOAS no device is attached to, as QEMU's guest-RAM IOAS */
+	test_ioctl_ioas_alloc(&ioas2);
+	test_ioctl_ioas_map_fixed_id(ioas2, ram, RAM_SIZE, GPA_BASE);
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+
+	before = foll_pins();
+	shadow_alloc(ioas2, &id);
+	after = foll_pins();
+	/* The parent made for it pinned all guest RAM */
+	ASSERT_LE(before + (long)(RAM_SIZE / PG), after);
+	check_mapped(id, IOVA, PG, DATA_GPA, false);
+	test_ioctl_destroy(id);
+
+	/* Registered again: the same parent, not one pin more or less */
+	before = after;
+	unpins = foll_unpins();
+	shadow_alloc(ioas2, &id2);
+	check_mapped(id2, IOVA, PG, DATA_GPA, false);
+	ASSERT_EQ(before, foll_pins());
+	ASSERT_EQ(unpins, foll_unpins());
+	test_ioctl_destroy(id2);
+	shadow_alloc(ioas2, &id);
+	ASSERT_EQ(before, foll_pins());
+
+	/* Busy while a shadow uses it; then destroyed, and unpinned */
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, ioas2));
+	test_ioctl_destroy(id);
+	ASSERT_EQ(unpins, foll_unpins());
+	test_ioctl_destroy(ioas2);
+	ASSERT_LE(unpins + (long)(RAM_SIZE / PG), foll_unpins());
+	EXPECT_ERRNO(ENOENT, _test_ioctl_destroy(self->fd, ioas2));
+}
+
+/*
+ * The parent kept for the next shadow is destroyed with the iommufd too
+ * (no reference cycle keeps the IOAS), and a device's own auto domain the
+ * shadow used as parent is left to the device.
+ */
+TEST_F(shadow, parent_kept_until_close)
+{
+	__u32 ioas_dev, ioas2, stdev2, hwpt2, idev2, id, id2;
+	int fd2;
+
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	/* A second iommufd whose kept parent is still there at close */
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, fd2);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd2, &ioas_dev));
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd2, ioas_dev, &stdev2, &hwpt2,
+					   &idev2));
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd2, &ioas2));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fd2, ioas2, ram, RAM_SIZE,
+					  &(__u64){ GPA_BASE },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _shadow_alloc(fd2, idev2, ioas2, 0, &self->data,
+				   sizeof(self->data), &id));
+	ASSERT_EQ(0, _test_ioctl_destroy(fd2, id));
+	/* Everything goes as leaves; a refcount cycle would WARN here */
+	ASSERT_EQ(0, close(fd2));
+
+	/* Here: the device's auto domain is the parent, and stays its own */
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
+	shadow_alloc(self->ioas_id, &id);
+	test_ioctl_destroy(id);
+	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
+	shadow_alloc(self->ioas_id, &id2);
+	check_mapped(id2, IOVA, PG, DATA_GPA, false);
+	test_ioctl_destroy(id2);
+	/* The IOAS is the device's: busy, as before */
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, self->ioas_id));
 }
 
 TEST_HARNESS_MAIN

@@ -271,4 +271,75 @@ TEST_F_TIMEOUT(shadow_fail_nth, alloc_invalidate_unmap, 900)
 	ASSERT_GT(MAX_NTH, nth);
 }
 
+/*
+ * One run of the parent-keeping sequence with the Nth injection point
+ * failing: shadow on an IOAS no device uses (the kernel makes the parent),
+ * destroy, shadow again (the kept parent), destroy, IOMMU_DESTROY of the
+ * IOAS. Whatever failed, no shadow is left, so destroying the IOAS must
+ * work; the fd's close then finds nothing left of it.
+ */
+static bool run_keep_once(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(shadow_fail_nth) * self,
+			  unsigned int nth)
+{
+	__u32 ioas2, id;
+	int rc, rc2, rc3;
+	bool hit;
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	memset(ram, 0, RAM_SIZE);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_EQ(0, _test_cmd_mock_domain(self->fd, self->ioas_id,
+					   &self->stdev_id, &self->paging_id,
+					   &self->idev_id));
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, ioas2, ram, RAM_SIZE,
+					  &(__u64){ GPA_BASE },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	s390_tbl_init(&self->t, ram, GPA_BASE, TBL_SIZE);
+	ASSERT_EQ(0, s390_tbl_new_root(&self->t, &self->iota));
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 8 * PG,
+					false));
+
+	nth_arm(self->nth_fd, nth);
+	rc = shadow_alloc(self->fd, self->idev_id, ioas2, self->iota, &id);
+	if (!rc)
+		_test_ioctl_destroy(self->fd, id);
+	rc2 = shadow_alloc(self->fd, self->idev_id, ioas2, self->iota, &id);
+	if (!rc2) {
+		if (shadow_check(self->fd, id, IOVA, 8 * PG, gva(DATA_GPA)))
+			rc2 = -1;
+		_test_ioctl_destroy(self->fd, id);
+	}
+	rc3 = _test_ioctl_destroy(self->fd, ioas2);
+	hit = nth_hit(self->nth_fd);
+
+	/* No shadow left: the IOAS goes, with the parent kept for it */
+	ASSERT_EQ(0, rc3);
+	if (!hit) {
+		ASSERT_EQ(0, rc);
+		ASSERT_EQ(0, rc2);
+	}
+	close(self->fd);
+	return hit;
+}
+
+TEST_F_TIMEOUT(shadow_fail_nth, parent_kept_ioas_destroy, 900)
+{
+	unsigned int nth;
+
+	/* The sequence does not depend on the variant: run it once */
+	if (variant->nest_parent)
+		SKIP(return, "run by the ioas variant");
+	for (nth = 1; nth < MAX_NTH; nth++)
+		if (!run_keep_once(_metadata, self, nth))
+			break;
+	TH_LOG("swept %u injection points", nth - 1);
+	ASSERT_LT(10, nth);
+	ASSERT_GT(MAX_NTH, nth);
+}
+
 TEST_HARNESS_MAIN
