@@ -257,6 +257,7 @@ static void shadow_release(struct iommufd_hwpt_shadow *shadow)
 {
 	struct io_pagetable *iopt = shadow->iopt;
 
+	trace_shadow_destroy(shadow->common.obj.id);
 	if (iopt && !list_empty(&shadow->iopt_item)) {
 		down_write(&iopt->domains_rwsem);
 		list_del_init(&shadow->iopt_item);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Tracepoints of iommufd shadow nesting: allocation, every sync (range,
- * pages mapped and unmapped, error) and every stage-2 zap. Enable them
+ * Tracepoints of iommufd shadow nesting: allocation (also a failed one),
+ * every sync (range, pages mapped and unmapped, error), every stage-2 zap
+ * and destruction (of every shadow an allocation event named). Enable them
  * with the "iommufd_shadow" event system in tracefs.
  */
 #undef TRACE_SYSTEM
@@ -76,6 +77,16 @@ TRACE_EVENT(shadow_zap,
 	    TP_printk("hwpt=%u gpa=0x%llx-0x%llx unmapped=%llu",
 		      __entry->id, __entry->first, __entry->last,
 		      __entry->unmapped)
+);
+
+TRACE_EVENT(shadow_destroy,
+	    TP_PROTO(u32 id),
+	    TP_ARGS(id),
+	    TP_STRUCT__entry(__field(u32, id)
+	    ),
+	    TP_fast_assign(__entry->id = id;
+	    ),
+	    TP_printk("hwpt=%u", __entry->id)
 );
 
 #endif

@@ -1262,10 +1262,23 @@ TEST_F(shadow, trace_events)
 		 "shadow_zap: hwpt=%u gpa=0x%lx-0x%lx unmapped=1", id, gpa,
 		 gpa + PG - 1);
 	found = found && strstr(buf, want);
+	snprintf(want, sizeof(want), "shadow_destroy: hwpt=%u", id);
+	found = found && strstr(buf, want);
 	if (!found)
 		TH_LOG("missing '%s' or an earlier event in:\n%s", want, buf);
 	ASSERT_TRUE(found);
-	test_ioctl_destroy(id);
+	/* As many destroys as allocs: the one that failed early has none */
+	{
+		unsigned int allocs = 0, destroys = 0;
+		const char *p;
+
+		for (p = buf; (p = strstr(p, "shadow_alloc: ")); p++)
+			allocs++;
+		for (p = buf; (p = strstr(p, "shadow_destroy: ")); p++)
+			destroys++;
+		EXPECT_EQ(2, allocs);
+		EXPECT_EQ(2, destroys);
+	}
 }
 
 /*
