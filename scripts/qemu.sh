@@ -10,9 +10,13 @@
 #
 #   scripts/qemu.sh          install deps (as root), fetch, patch, build
 #   scripts/qemu.sh --test   the same, then the QEMU-side tests as TAP:
-#                            checkpatch.pl of every patch and the unit test
+#                            checkpatch.pl of every patch, the unit test
 #                            tests/unit/test-s390-pci-shadow (errno -> RPCIT
-#                            condition code, status, error event)
+#                            condition code, status, error event) and an L0
+#                            boot of Debian's unmodified s390x kernel with
+#                            emulated zPCI virtio-blk disks (stock mode, the
+#                            trace events, a function reset, the plug error
+#                            of iommufd-shadow=on without vfio-pci/iommufd)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +26,13 @@ QEMU_ORIG_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f
 QEMU_DATA_DEB='qemu-system-data_1%3a10.0.2+ds-2+deb13u1~bpo12+1_all.deb'
 QEMU_DATA_SHA256=2d831088187087013b3fcbd19bdfb955b182a2d5a08f6dafa0ad1c6d2007fb4e
 DEVICES_NAME=iommufd-shadow
+# The L0 smoke test's guest: Debian's s390x kernel and a static busybox.
+GUEST_KVER=6.12.95+deb12-s390x
+GUEST_KDEB='linux-image-6.12.95+deb12-s390x_6.12.95-1~bpo12+1_s390x.deb'
+GUEST_KDEB_SHA256=6c70edf276c20ed4cc82d4119ec126888593da0c2136bcea857fabf0959dd3de
+GUEST_BBVER='1:1.35.0-4+deb12u1+b1'
+GUEST_BBDEB='busybox-static_1%3a1.35.0-4+deb12u1+b1_s390x.deb'
+GUEST_BBDEB_SHA256=65e29a4dea3ca365e9ee73a6b4fa2a42c8cbbd3b13753250e68b4835876fe316
 
 DL=$BUILD/dl
 QB=$BUILD/qemu
@@ -221,8 +232,140 @@ run_tests() {
 				   print "not ok " n " - " $0; next }
 		END {
 			if (rc != 0) { n++; print "not ok " n " - test-s390-pci-shadow exited with " rc }
-			print "1.." n
-		}' "$QB/unit-test.log"
+		}' "$QB/unit-test.log" | tee "$QB/unit-test.tap"
+	smoke $((n + $(grep -c '^\(not \)\?ok ' "$QB/unit-test.tap")))
+}
+
+# apt-get download PKG=VERSION into $DL as FILE with SHA256 (s390x packages
+# need the foreign architecture, added here when missing).
+fetch_deb() { # PKG VERSION FILE SHA256
+	local pkg=$1 ver=$2 file=$3 sha=$4
+	sha_ok "$DL/$file" "$sha" && return 0
+	case $pkg in
+	*:s390x)
+		if ! dpkg --print-foreign-architectures | grep -qx s390x; then
+			[ "$(id -u)" = 0 ] || die "s390x is not a dpkg architecture; run as root"
+			dpkg --add-architecture s390x
+			apt-get update -q >/dev/null
+		fi
+		;;
+	esac
+	log "fetching $pkg=$ver (apt-get download)"
+	(cd "$DL" && apt-get download -q "$pkg=$ver" > "$DL/apt-download.log" 2>&1) || true
+	sha_ok "$DL/$file" "$sha" ||
+		die "$DL/$file missing or wrong sha256 (see $DL/apt-download.log)"
+}
+
+# The guest's /init: load virtio_blk, read both disks with O_DIRECT, reset
+# the first function (slot power off/on: CLP disable, deregistration) and
+# read it again. Prints SMOKE lines for the host to check.
+smoke_init() {
+	cat <<-'EOF'
+	#!/bin/busybox sh
+	/bin/busybox --install -s /bin
+	mount -t proc proc /proc
+	mount -t sysfs sys /sys
+	mount -t devtmpfs dev /dev
+	insmod /virtio_blk.ko.xz 2>/dev/null
+	sleep 1
+	for d in vda vdb; do
+		dd if=/dev/$d of=/tmp/$d bs=4096 iflag=direct 2>/dev/null
+		echo "SMOKE read $d $(md5sum < /tmp/$d | cut -d' ' -f1)"
+		rm -f /tmp/$d
+	done
+	# zPCI slots are named by function ID
+	echo 0 > /sys/bus/pci/slots/00000001/power
+	sleep 1
+	echo 1 > /sys/bus/pci/slots/00000001/power
+	sleep 3
+	dd if=/dev/vda of=/tmp/vda bs=65536 iflag=direct 2>/dev/null
+	echo "SMOKE reset vda $(md5sum < /tmp/vda | cut -d' ' -f1)"
+	echo "SMOKE done"
+	poweroff -f
+	EOF
+}
+
+smoke() { # first TAP number - 1
+	local n=$1 w=$QB/smoke q=$QB/qemu-system-s390x out rc=0
+	fetch_deb linux-image-$GUEST_KVER:s390x 6.12.95-1~bpo12+1 \
+		"$GUEST_KDEB" $GUEST_KDEB_SHA256
+	fetch_deb busybox-static:s390x "$GUEST_BBVER" "$GUEST_BBDEB" \
+		$GUEST_BBDEB_SHA256
+	rm -rf "$w"
+	mkdir -p "$w/k" "$w/bb" "$w/root/bin" "$w/root/dev" "$w/root/proc" \
+		"$w/root/sys" "$w/root/tmp"
+	dpkg -x "$DL/$GUEST_KDEB" "$w/k"
+	dpkg -x "$DL/$GUEST_BBDEB" "$w/bb"
+	cp "$w/bb/bin/busybox" "$w/root/bin/"
+	cp "$w/k/lib/modules/$GUEST_KVER/kernel/drivers/block/virtio_blk.ko.xz" \
+		"$w/root/"
+	smoke_init > "$w/root/init"
+	chmod +x "$w/root/init"
+	(cd "$w/root" && find . | cpio -o -H newc --quiet) > "$w/initrd"
+	head -c 2097152 /dev/urandom > "$w/d1.img"
+	head -c 1048576 /dev/urandom > "$w/d2.img"
+
+	# Function 1 in auto mode, function 2 off: both are emulated, so
+	# both are stock; iommu_platform makes the guest map every DMA.
+	timeout 600 "$q" -L "$QB/share" -M s390-ccw-virtio -accel tcg \
+		-cpu max -smp 1 -m 1024 -nographic -nic none -no-reboot \
+		-kernel "$w/k/boot/vmlinuz-$GUEST_KVER" -initrd "$w/initrd" \
+		-append "console=ttysclp0 quiet panic=-1" \
+		-drive file="$w/d1.img",if=none,id=d1,format=raw \
+		-drive file="$w/d2.img",if=none,id=d2,format=raw \
+		-device zpci,uid=1,fid=1,target=vd1 \
+		-device virtio-blk-pci,drive=d1,id=vd1,disable-legacy=on,iommu_platform=on \
+		-device zpci,uid=2,fid=2,target=vd2,iommufd-shadow=off \
+		-device virtio-blk-pci,drive=d2,id=vd2,disable-legacy=on,iommu_platform=on \
+		-trace 's390_pci_*' -D "$w/trace.log" > "$w/console.raw" 2>&1 || rc=$?
+	tr -d '\r' < "$w/console.raw" > "$w/console.log"
+	check() { # DESCRIPTION COMMAND...: one TAP line
+		local d=$1
+		shift
+		n=$((n + 1))
+		if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; fi
+	}
+	has() { grep -q "$@"; }
+	md5() { md5sum < "$1" | cut -d' ' -f1; }
+	modes() {
+		has 'uid 1 fid 0x1 mode stock: the function is not a vfio-pci device' "$w/trace.log" &&
+			has 'uid 2 fid 0x2 mode stock: off' "$w/trace.log"
+	}
+	rpcits() {
+		awk '
+		/^s390_pci_rpcit / { r++; if ($0 !~ /mode stock$/) bad++ }
+		/^s390_pci_rpcit_done / { d++; if ($0 !~ / mode stock cc 0 status 0 ns [0-9]+$/) bad++ }
+		END { print r + 0 > "/dev/stderr"; exit !(r > 100 && r == d && !bad) }' \
+			"$w/trace.log" 2> "$w/rpcits"
+	}
+	ioats() {
+		[ "$(grep -c '^s390_pci_reg_ioat fh 0x[0-9a-f]* iota .* mode stock rc 0$' "$w/trace.log")" -ge 3 ] &&
+			has '^s390_pci_dereg_ioat fh 0x[0-9a-f]* mode stock$' "$w/trace.log"
+	}
+	check "L0 boot of Debian $GUEST_KVER with two zPCI virtio-blk disks (qemu rc=$rc, $w/console.log)" \
+		has '^SMOKE done' "$w/console.log"
+	check "guest reads disk 1 (zpci iommufd-shadow=auto) through its DMA tables, data matches" \
+		has -x "SMOKE read vda $(md5 "$w/d1.img")" "$w/console.log"
+	check "guest reads disk 2 (zpci iommufd-shadow=off), data matches" \
+		has -x "SMOKE read vdb $(md5 "$w/d2.img")" "$w/console.log"
+	check "after a function reset disk 1 reads the same data" \
+		has -x "SMOKE reset vda $(md5 "$w/d1.img")" "$w/console.log"
+	check "s390_pci_shadow_mode: auto without vfio-pci and off are stock" modes
+	rpcits || true
+	check "every s390_pci_rpcit has its s390_pci_rpcit_done (mode stock, cc 0, ns): $(cat "$w/rpcits") RPCITs" \
+		rpcits
+	check "IOAT registration, deregistration at the function reset, registration again" ioats
+
+	# iommufd-shadow=on without vfio-pci on iommufd: the plug fails.
+	rc=0
+	out=$(timeout 120 "$q" -L "$QB/share" -M s390-ccw-virtio -accel tcg \
+		-nographic -nic none -S \
+		-device zpci,uid=1,fid=1,target=r1,iommufd-shadow=on \
+		-device virtio-rng-pci,id=r1 2>&1) || rc=$?
+	printf '%s\n' "$out" > "$w/on.log"
+	check "iommufd-shadow=on without vfio-pci fails at plug with the reason (rc=$rc)" \
+		has "zpci uid 1 fid 0x1: iommufd-shadow=on, but the function is not a vfio-pci device" "$w/on.log"
+	echo "1..$n"
 }
 
 t_start=$(date +%s)
