@@ -494,30 +494,53 @@ TEST_F(shadow, fault_entry_sizes)
 	check_unmapped(id, IOVA + 2 * PG, PG);
 	/* (the rest of the range is not synced by a 24-byte caller either) */
 
-	/* 56-byte entries: a nonzero tail is E2BIG, as for any 6.12 type */
+	/*
+	 * Entries longer than the kernel's struct: EINVAL whatever their tail,
+	 * as 6.12's iommu_copy_struct_from_user_array() does for every type
+	 */
 	memset(big, 0, sizeof(big));
 	big[0].inv.iova = IOVA;
 	big[0].inv.length = PG;
-	big[0].tail = 1;
 	cmd.data_uptr = (uintptr_t)big;
 	cmd.entry_len = sizeof(big[0]);
 	cmd.entry_num = 1;
-	EXPECT_ERRNO(E2BIG, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
+	big[0].tail = 1;
+	cmd.entry_num = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
 	EXPECT_EQ(0, cmd.entry_num);
 	/* No report for an entry the kernel could not read */
 	EXPECT_EQ(0, big[0].inv.out_fault_iova);
 	EXPECT_EQ(0, big[0].inv.out_fault_reason);
-	/* A zero tail is fine, and the report goes where the fields are */
-	big[0].tail = 0;
-	big[0].inv.length = 4 * PG;
-	big[1] = big[0];
-	cmd.entry_num = 2;
+
+	/* 40 bytes: read up to there, no room for the report: none */
+	memset(big, 0xa5, sizeof(big));
+	big[0].inv = (struct iommu_hwpt_shadow_invalidate){
+		.iova = IOVA,
+		.length = 4 * PG,
+		.out_fault_iova = 0x1234,
+		.out_fault_addr = 0xa5a5a5a5a5a5a5a5ULL,
+		.out_fault_reason = 0x55,
+	};
+	cmd.entry_len = 40;
+	cmd.entry_num = 1;
+	EXPECT_ERRNO(ENXIO, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
+	EXPECT_EQ(0x1234, big[0].inv.out_fault_iova);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, big[0].inv.out_fault_addr);
+	EXPECT_EQ(0x55, big[0].inv.out_fault_reason);
+
+	/* 48 bytes: the report */
+	cmd.entry_len = sizeof(big[0].inv);
+	cmd.data_uptr = (uintptr_t)&big[0].inv;
+	cmd.entry_num = 1;
 	EXPECT_ERRNO(ENXIO, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
 	EXPECT_EQ(0, cmd.entry_num);
 	check_fault(&big[0].inv, IOVA + 2 * PG, 1UL << 30,
 		    IOMMU_SHADOW_FAULT_OUTPUT_ADDR, 0);
-	EXPECT_EQ(0, big[0].tail);
-	EXPECT_EQ(0, big[1].inv.out_fault_iova);
+	/* and not a byte beyond it */
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, big[0].tail);
 	test_ioctl_destroy(id);
 }
 
