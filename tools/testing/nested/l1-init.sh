@@ -16,6 +16,12 @@ mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 . /etc/nested.conf
+# Everything goes out through printk: under L0's TCG, ttyS0's transmit
+# interrupt stops after a while once vfio-pci runs, and a tty write then
+# never drains, while the kernel's console writes poll the UART. One
+# write, one record: lines are written one at a time (lines()).
+exec > /dev/kmsg 2>&1
+lines() { while IFS= read -r l; do echo "$l"; done; }
 up() { cut -d' ' -f1 /proc/uptime; }
 r() { echo "R: $*"; }
 bye() { echo "L1: done at uptime $(up)"; sync; poweroff -f; }
@@ -79,7 +85,10 @@ echo "L1: QEMU end at uptime $(up) ($(awk -v a="$t0" -v b="$(up)" 'BEGIN { print
 # The kernel destroys the shadow when QEMU's iommufd closes.
 sleep 1
 r "l1 qemu_time $(tr '\n' ' ' < /tmp/qemu-time)"
-awk -v marks=/tmp/marks -f /etc/nested-summary.awk $TR
+awk -v marks=/tmp/marks -f /etc/nested-summary.awk $TR | lines
+# The first failed invalidations and RPCITs, if any, verbatim
+grep -m 5 -E 's390_pci_shadow_invalidate .* ret -|s390_pci_rpcit_done .* cc [1-9]' $TR |
+	sed 's/^/L1: trace: /' | lines
 if [ -d $T/events/iommufd_shadow ]; then
 	echo 0 > $T/events/iommufd_shadow/enable
 	awk '
@@ -97,9 +106,10 @@ if [ -d $T/events/iommufd_shadow ]; then
 	END {
 		printf "R: k alloc=%d alloc_err=%d destroy=%d sync=%d sync_err=%d mapped=%d unmapped=%d zap=%d\n",
 			a, ae, d, s, se, mp, ump, z
-	}' $T/trace
+	}' $T/trace | lines
 	r "k overrun=$(cat $T/per_cpu/cpu*/stats | awk '/^overrun:/ { n += $2 } END { print n + 0 }')"
 fi
-r "l1 dmar_faults=$(dmesg | grep -c -E 'DMAR: \[DMA|fault addr')"
-dmesg | grep -E 'DMAR|vfio|iommufd' | tail -5 | sed 's/^/L1: dmesg: /'
+dmesg | grep -v -E '\] (L2\||R:|L1:) ' > /tmp/dmesg
+r "l1 dmar_faults=$(grep -c -E 'DMAR: \[DMA|fault addr' /tmp/dmesg)"
+grep -E 'DMAR|vfio|iommufd' /tmp/dmesg | tail -5 | sed 's/^/L1: dmesg: /' | lines
 bye
