@@ -34,8 +34,8 @@ set -eu
 
 mode=${1:-check}
 case $mode in
-demo|check) tmo=${NESTED_TIMEOUT:-900} data=512,2048,4096 ;;
-bench)      tmo=${NESTED_TIMEOUT:-1500} data=${NESTED_BENCH_DATA:-2048,8192,16384} ;;
+demo|check) tmo=${NESTED_TIMEOUT:-1500} data=512,2048,4096 ;;
+bench)      tmo=${NESTED_TIMEOUT:-2400} data=${NESTED_BENCH_DATA:-2048,8192,16384} ;;
 *) die "usage: nested.sh demo|check|bench" ;;
 esac
 
