@@ -16,9 +16,8 @@ mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 . /etc/nested.conf
-# Everything goes out through printk: under L0's TCG, ttyS0's transmit
-# interrupt stops after a while once vfio-pci runs, and a tty write then
-# never drains, while the kernel's console writes poll the UART. One
+# Everything goes out through printk (/dev/kmsg), in order with the
+# kernel's own messages (scripts/nested.sh strips the timestamp). One
 # write, one record: lines are written one at a time (lines()).
 exec > /dev/kmsg 2>&1
 lines() { while IFS= read -r l; do echo "$l"; done; }
