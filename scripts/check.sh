@@ -9,13 +9,16 @@
 #     in qemu-system-s390x, two boots: tests/vm-s390.list in profile
 #     s390-mock (no zPCI function, so the mock driver is the only IOMMU),
 #     tests/vm-s390-zpci.list in profile s390 (a zPCI virtio-rng function
-#     behind the s390-iommu driver).
-# Set SUITES to a subset ('unit lint mock vtd s390') to run fewer; SUITES=s390
-# alone builds only the s390x kernel.
+#     behind the s390-iommu driver);
+#  4. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
+#     the VMM of an unmodified s390x Debian guest, one passed-through
+#     virtio-blk function in stock mode, one in kernel-shadow mode.
+# Set SUITES to a subset ('unit lint mock vtd s390 nested') to run fewer;
+# SUITES=s390 alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit lint mock vtd s390}
+SUITES=${SUITES:-unit lint mock vtd s390 nested}
 t0=$(date +%s)
 native=0 cross=0
 for suite in $SUITES; do
@@ -103,6 +106,16 @@ for suite in $SUITES; do
 		     echo "FAIL $suite: VM timed out or did not finish; see $logf" | tee -a "$report"
 		     total_f=$((total_f + 1)) ;;
 		esac
+		;;
+	nested)
+		logf=$BUILD/check-nested.log
+		log "suite nested: real QEMU, unmodified s390x guest, in the VT-d VM"
+		rc=0
+		t1=$(date +%s)
+		"$TOP/scripts/nested.sh" check > "$logf" 2>&1 || rc=$?
+		log "suite nested: took $(($(date +%s) - t1)) s (console: $BUILD/nested-check.log)"
+		[ $rc = 0 ] || grep -E '^not ok|^ERROR' "$logf" | tail -20
+		count nested "$logf" -v suite=nested -v rc=$rc
 		;;
 	*) die "unknown suite $suite" ;;
 	esac
