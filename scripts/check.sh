@@ -10,15 +10,18 @@
 #     s390-mock (no zPCI function, so the mock driver is the only IOMMU),
 #     tests/vm-s390-zpci.list in profile s390 (a zPCI virtio-rng function
 #     behind the s390-iommu driver);
-#  4. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
+#  4. qemu (scripts/qemu.sh --test): build our patched QEMU, checkpatch
+#     of its series, the unit test of its errno -> RPCIT mapping, an s390x
+#     guest on emulated zPCI disks in both modes;
+#  5. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
 #     the VMM of an unmodified s390x Debian guest, one passed-through
 #     virtio-blk function in stock mode, one in kernel-shadow mode.
-# Set SUITES to a subset ('unit lint mock vtd s390 nested') to run fewer;
+# Set SUITES to a subset ('unit lint mock vtd s390 qemu nested') to run fewer;
 # SUITES=s390 alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit lint mock vtd s390 nested}
+SUITES=${SUITES:-unit lint mock vtd s390 qemu nested}
 t0=$(date +%s)
 native=0 cross=0
 for suite in $SUITES; do
@@ -106,6 +109,16 @@ for suite in $SUITES; do
 		     echo "FAIL $suite: VM timed out or did not finish; see $logf" | tee -a "$report"
 		     total_f=$((total_f + 1)) ;;
 		esac
+		;;
+	qemu)
+		logf=$BUILD/check-qemu.log
+		log "suite qemu: the patched QEMU, checkpatch, unit test, L0 smoke"
+		rc=0
+		t1=$(date +%s)
+		"$TOP/scripts/qemu.sh" --test > "$logf" 2>&1 || rc=$?
+		log "suite qemu: took $(($(date +%s) - t1)) s"
+		[ $rc = 0 ] || grep -E '^not ok|^ERROR' "$logf" | tail -20
+		count qemu "$logf" -v suite=qemu -v rc=$rc
 		;;
 	nested)
 		logf=$BUILD/check-nested.log
