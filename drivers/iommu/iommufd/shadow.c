@@ -157,8 +157,16 @@ void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id)
 	struct iommufd_ioas *ioas;
 	unsigned int tries;
 
-	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(obj))
+	/*
+	 * As iommufd_get_object(), without its fault injection point: the
+	 * destroy of an IOAS must not fail where it would not without us
+	 */
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (obj && (obj->type != IOMMUFD_OBJ_IOAS || !iommufd_lock_obj(obj)))
+		obj = NULL;
+	xa_unlock(&ictx->objects);
+	if (!obj)
 		return;
 	ioas = container_of(obj, struct iommufd_ioas, obj);
 	/* Bounded: an hwpt another thread takes meanwhile is left alone */

@@ -318,6 +318,8 @@ static bool run_keep_once(struct __test_metadata *_metadata,
 	hit = nth_hit(self->nth_fd);
 
 	/* No shadow left: the IOAS goes, with the parent kept for it */
+	if (rc3)
+		TH_LOG("nth %u: IOAS destroy: %s", nth, strerror(errno));
 	ASSERT_EQ(0, rc3);
 	if (!hit) {
 		ASSERT_EQ(0, rc);
