@@ -356,7 +356,7 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	struct iommu_domain *domain;
 	int rc;
 
-	/* No fault queue, no dirty tracking, not a parent itself */
+	/* No fault queue, not a parent; dirty tracking is the parent's */
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	rc = iommu_copy_struct_from_user(&data, user_data,
@@ -391,7 +391,16 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 		goto out_abort;
 
 	if (ops->domain_alloc_user) {
-		domain = ops->domain_alloc_user(idev->dev, 0, NULL, NULL);
+		/* Exact dirty tracking if the parent tracks (shadow_dirty.c) */
+		domain = ERR_PTR(-EOPNOTSUPP);
+		if (parent->common.domain->dirty_ops)
+			domain = ops->domain_alloc_user(idev->dev,
+							IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+							NULL, NULL);
+		/* A driver that cannot: conservative (shadow_dirty.c) */
+		if (PTR_ERR_OR_ZERO(domain) == -EOPNOTSUPP)
+			domain = ops->domain_alloc_user(idev->dev, 0, NULL,
+							NULL);
 		if (!IS_ERR(domain))
 			domain->owner = ops;
 	} else {
@@ -428,8 +437,12 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 
 	shadow->iopt = &parent->ioas->iopt;
 	down_write(&shadow->iopt->domains_rwsem);
-	list_add_tail(&shadow->iopt_item, &shadow->iopt->shadow_list);
+	rc = iommufd_shadow_dirty_link(shadow);
+	if (!rc)
+		list_add_tail(&shadow->iopt_item, &shadow->iopt->shadow_list);
 	up_write(&shadow->iopt->domains_rwsem);
+	if (rc)
+		goto out_abort;
 
 	rc = shadow_refresh(shadow, data.aperture_start, data.aperture_last,
 			    NULL);

@@ -42,6 +42,8 @@ struct iommu_domain;
 struct iommu_user_data;
 struct iommu_user_data_array;
 struct iommufd_object;
+struct iommu_hwpt_get_dirty_bitmap;
+struct iova_bitmap;
 struct kvm;
 struct shadow_s1_format;
 
@@ -153,6 +155,8 @@ struct shadow_area_slot {
  * @resv: Reserved IOVA ranges of attached devices (struct shadow_resv)
  * @nr_records: Entries in @maps_iova and @tables_gpa, bounded by
  *	iommufd_shadow_max_records
+ * @dirty_on: The parent tracks dirty pages: what leaves the shadow is
+ *	harvested first (shadow_dirty.c)
  * @stats: Counters
  * @fault: Where and why the last sync failed (zero after a success)
  * @iopt_item: On @iopt->shadow_list
@@ -184,6 +188,7 @@ struct iommufd_hwpt_shadow {
 	struct shadow_tcache_slot tcache[SHADOW_TCACHE_SLOTS];
 	struct rb_root_cached resv;
 	unsigned long nr_records;
+	bool dirty_on;
 	struct iommufd_shadow_stats stats;
 	struct shadow_fault fault;
 	struct list_head iopt_item;
@@ -270,5 +275,52 @@ int shadow_lookup_prot(struct iommufd_hwpt_shadow *shadow, u64 iova);
 int shadow_resv_add_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev);
 void shadow_resv_del_dev(struct iommufd_hwpt_shadow *shadow,
 			 struct device *dev);
+u64 shadow_map_oa(struct interval_tree_node *iova_node);
+u32 shadow_map_prot(struct interval_tree_node *iova_node);
+
+/* Dirty tracking through the shadows (shadow_dirty.c) */
+void shadow_dirty_harvest(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 oa,
+			  u64 len, u32 prot);
+void shadow_dirty_harvest_iova(struct iommufd_hwpt_shadow *shadow, u64 first,
+			       u64 last);
+int iommufd_shadow_dirty_link(struct iommufd_hwpt_shadow *shadow);
+#if IS_ENABLED(CONFIG_IOMMUFD_SHADOW)
+int iommufd_shadow_set_dirty_tracking(struct iommufd_hwpt_paging *parent,
+				      bool enable);
+struct iova_bitmap *
+iommufd_shadow_dirty_prepare(struct iommufd_hwpt_paging *parent,
+			     struct iommu_hwpt_get_dirty_bitmap *cmd);
+void iommufd_shadow_dirty_read(struct iommufd_hwpt_paging *parent,
+			       struct iommu_hwpt_get_dirty_bitmap *cmd,
+			       struct iova_bitmap *bitmap, int rc);
+void iommufd_shadow_parent_destroy(struct iommufd_hwpt_paging *parent);
+#else
+static inline int
+iommufd_shadow_set_dirty_tracking(struct iommufd_hwpt_paging *parent,
+				  bool enable)
+{
+	return iopt_set_dirty_tracking(&parent->ioas->iopt,
+				       parent->common.domain, enable);
+}
+
+static inline struct iova_bitmap *
+iommufd_shadow_dirty_prepare(struct iommufd_hwpt_paging *parent,
+			     struct iommu_hwpt_get_dirty_bitmap *cmd)
+{
+	return NULL;
+}
+
+static inline void
+iommufd_shadow_dirty_read(struct iommufd_hwpt_paging *parent,
+			  struct iommu_hwpt_get_dirty_bitmap *cmd,
+			  struct iova_bitmap *bitmap, int rc)
+{
+}
+
+static inline void
+iommufd_shadow_parent_destroy(struct iommufd_hwpt_paging *parent)
+{
+}
+#endif
 
 #endif

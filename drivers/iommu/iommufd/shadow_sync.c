@@ -595,6 +595,9 @@ static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
 static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
 {
 	shadow_retarget_flush(sync);
+	/* The records still say what goes: take its dirty bits first */
+	if (unlikely(sync->shadow->dirty_on))
+		shadow_dirty_harvest_iova(sync->shadow, iova, iova + len - 1);
 	shadow_domain_unmap(sync, iova, len);
 }
 
@@ -1016,6 +1019,9 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 			rc = shadow_record(shadow, iova, iova + len - 1, oa,
 					   prot);
 			if (rc) {
+				if (unlikely(shadow->dirty_on))
+					shadow_dirty_harvest(shadow, iova, oa,
+							     len, prot);
 				iommu_unmap_fast(shadow->common.domain, iova,
 						 len, &sync->gather);
 				sync->unmapped = true;
@@ -1100,6 +1106,10 @@ static __always_inline int shadow_retarget_page(struct shadow_sync *sync,
 		if (sync->retarget_err)
 			return sync->retarget_err;
 	}
+	/* The flush unmaps the old target: the record says it only now */
+	if (unlikely(shadow->dirty_on))
+		shadow_dirty_harvest(shadow, map->iova.start, map->oa.start,
+				     SHADOW_PAGE_SIZE, map->prot);
 	/* The reverse map files it by block: move it if that changes */
 	if ((map->oa.start ^ oa) >> SHADOW_OA_BLOCK_SHIFT) {
 		hlist_del(&map->oa_link);
@@ -1757,6 +1767,17 @@ int shadow_lookup_prot(struct iommufd_hwpt_shadow *shadow, u64 iova)
 
 	node = interval_tree_iter_first(&shadow->maps_iova, iova, iova);
 	return node ? (int)to_map(node)->prot : -ENOENT;
+}
+
+/* What the record of an IOVA tree node translates to, for shadow_dirty.c */
+u64 shadow_map_oa(struct interval_tree_node *iova_node)
+{
+	return to_map(iova_node)->oa.start;
+}
+
+u32 shadow_map_prot(struct interval_tree_node *iova_node)
+{
+	return to_map(iova_node)->prot;
 }
 
 /**

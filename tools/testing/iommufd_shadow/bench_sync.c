@@ -38,6 +38,22 @@
 #define DOM_BITS	18
 #include "sync_world.h"
 
+/*
+ * shadow_dirty.c is not built into the benchmark: dirty tracking stays off
+ * (shadow->dirty_on false) and the engine never harvests.
+ */
+void shadow_dirty_harvest(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 oa,
+			  u64 len, u32 prot)
+{
+	abort();
+}
+
+void shadow_dirty_harvest_iova(struct iommufd_hwpt_shadow *shadow, u64 first,
+			       u64 last)
+{
+	abort();
+}
+
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
 #define HAVE_CALLGRIND 1
@@ -90,8 +106,8 @@ void *shim_host_page_address(const struct page *page)
 /* ------------------------------------------------------------------ */
 /* The world */
 
-static struct iommu_domain parent_domain = { "parent", SZ_4K };
-static struct iommu_domain shadow_domain = { "shadow", SZ_4K };
+static struct iommu_domain parent_domain = { "parent", SZ_4K, NULL };
+static struct iommu_domain shadow_domain = { "shadow", SZ_4K, NULL };
 
 static struct {
 	struct gmem m;

@@ -64,6 +64,7 @@ struct dom_slot {
 	u64 key;		/* (iova >> 12) + 1; 0: empty */
 	u64 phys;
 	u32 prot;
+	bool dirty;		/* a device wrote it while tracking was on */
 };
 
 struct map_call {
@@ -115,7 +116,7 @@ static void dom_insert(u64 iova, u64 phys, u32 prot)
 		abort();
 	for (h = dom_hash(key); dom_tab[h].key; h = (h + 1) & mask)
 		;
-	dom_tab[h] = (struct dom_slot){ key, phys, prot };
+	dom_tab[h] = (struct dom_slot){ key, phys, prot, false };
 	dom_count++;
 }
 

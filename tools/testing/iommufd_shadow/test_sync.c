@@ -54,6 +54,7 @@
 
 #include "../../../drivers/iommu/iommufd/shadow_s390.c"
 #include "../../../drivers/iommu/iommufd/shadow_sync.c"
+#include "../../../drivers/iommu/iommufd/shadow_dirty.c"
 
 #include "sync_world.h"
 
@@ -126,8 +127,8 @@ static unsigned long host_alloc(unsigned int skip)
 
 #define VTD_PGSIZES	(SZ_4K | SZ_2M | SZ_1G)
 
-static struct iommu_domain parent_domain = { "parent", SZ_4K };
-static struct iommu_domain shadow_domain = { "shadow", VTD_PGSIZES };
+static struct iommu_domain parent_domain = { "parent", SZ_4K, NULL };
+static struct iommu_domain shadow_domain = { "shadow", VTD_PGSIZES, NULL };
 
 /* Leaves the fake driver built: first IOVA of each */
 #define MAX_LEAVES	4096
@@ -644,6 +645,7 @@ static void world_init(unsigned int dt, u64 ap_start, u64 ap_size, u64 seed)
 	INIT_LIST_HEAD(&W.iopt.shadow_list);
 
 	W.parent.common.domain = &parent_domain;
+	W.parent.ioas = container_of(&W.iopt, struct iommufd_ioas, iopt);
 	W.sh.common.domain = &shadow_domain;
 	W.sh.parent = &W.parent;
 	W.sh.iopt = &W.iopt;
@@ -676,6 +678,7 @@ static bool world_fini(void)
 	shadow_clear_iova(&W.sh, 0, U64_MAX);
 	mutex_unlock(&W.sh.lock);
 	shadow_free_records(&W.sh);
+	iommufd_shadow_parent_destroy(&W.parent);
 	mutex_destroy(&W.sh.lock);
 	if (dom_count || nr_pend || nr_pmap) {
 		printf("# teardown: %lu entries, %lu unflushed ranges left\n",
@@ -2876,6 +2879,294 @@ static bool inj_end(bool *alloc_failed)
 	return any;
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * Dirty tracking (shadow_dirty.c) against a model of the dirty set: the
+ * guest pages a device wrote through the shadow while the parent tracked,
+ * since the last clearing read. A read must report every one of them
+ * (nothing lost, whatever the engine unmapped, retargeted or zapped in
+ * between, whatever allocation failed); in exact mode (the fake domain
+ * keeps dirty bits) nothing else, unless an allocation failed since the
+ * last clearing read (then the pending set may over-report one range).
+ */
+#define DM_FIRST	DATA_GPA
+#define DM_PAGES	((TABLE_GPA + TABLE_SIZE - DATA_GPA) >> 12)
+
+static bool dm_on;		/* random runs exercise dirty tracking */
+static bool dm_exact;		/* the fake shadow domain tracks */
+static bool dm_enabled;		/* the parent tracks */
+static bool fake_tracking;	/* the fake shadow domain tracks now */
+static unsigned char *dm_set;	/* the model, one byte per guest page */
+static unsigned long dm_failed_at;	/* kshim_allocs_failed at last clear */
+static unsigned long dm_writes, dm_reads, dm_reported, dm_toggles;
+static bool dm_no_injection;	/* deterministic tests */
+
+static int fake_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	if (domain == &shadow_domain)
+		fake_tracking = enable;
+	return 0;
+}
+
+static int fake_read_and_clear_dirty(struct iommu_domain *domain,
+				     unsigned long iova, size_t size,
+				     unsigned long flags,
+				     struct iommu_dirty_bitmap *dirty)
+{
+	u64 last = iova + size - 1;
+
+	if (!shadow_locked())
+		W_FAIL("read_and_clear_dirty() without shadow->lock");
+	for (u64 p = iova & ~0xfffULL;; p += SZ_4K) {
+		struct dom_slot *s = dom_find(p);
+
+		if (s && s->dirty) {
+			iommu_dirty_bitmap_record(dirty, p, SZ_4K);
+			if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+				s->dirty = false;
+		}
+		if (p >= (last & ~0xfffULL))
+			break;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops fake_dirty_ops = {
+	.set_dirty_tracking = fake_set_dirty_tracking,
+	.read_and_clear_dirty = fake_read_and_clear_dirty,
+};
+
+struct iova_bitmap {
+	u64 iova, length, page_size;
+	unsigned char *bytes;	/* one byte per page: the test's bitmap */
+};
+
+struct iova_bitmap *iova_bitmap_alloc(unsigned long iova, size_t length,
+				      unsigned long page_size, u64 *data)
+{
+	struct iova_bitmap *b = kshim_kzalloc(sizeof(*b));
+
+	if (!b)
+		return ERR_PTR(-ENOMEM);
+	*b = (struct iova_bitmap){ iova, length, page_size,
+				   (unsigned char *)data };
+	return b;
+}
+
+void iova_bitmap_free(struct iova_bitmap *bitmap)
+{
+	kshim_kfree(bitmap);
+}
+
+void iova_bitmap_set(struct iova_bitmap *b, unsigned long iova,
+		     size_t length)
+{
+	for (u64 p = iova; p < iova + length; p += b->page_size)
+		if (p >= b->iova && p - b->iova < b->length)
+			b->bytes[(p - b->iova) / b->page_size] = 1;
+}
+
+int iommufd_check_iova_range(struct io_pagetable *iopt,
+			     struct iommu_hwpt_get_dirty_bitmap *bitmap)
+{
+	return 0;
+}
+
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	return 0;
+}
+
+static void dm_setup(void)
+{
+	parent_domain.dirty_ops = &fake_dirty_ops;
+	shadow_domain.dirty_ops = dm_exact ? &fake_dirty_ops : NULL;
+	fake_tracking = false;
+	dm_set = calloc(DM_PAGES, 1);
+	if (!dm_set)
+		abort();
+	dm_enabled = !iommufd_shadow_set_dirty_tracking(&W.parent, true);
+	dm_failed_at = kshim_allocs_failed;
+}
+
+static void dm_teardown(void)
+{
+	parent_domain.dirty_ops = NULL;
+	shadow_domain.dirty_ops = NULL;
+	free(dm_set);
+	dm_set = NULL;
+}
+
+/* A device writes through up to 8 random pages the shadow maps writable */
+static bool dm_device_writes(void)
+{
+	for (int n = 0, tries = 0; n < 8 && tries < 256; tries++) {
+		struct dom_slot *s = dom_find(r_iova());
+		u64 gpa;
+
+		if (!s || !(s->prot & IOMMU_WRITE))
+			continue;
+		n++;
+		gpa = host[s->phys >> 12].gpa;
+		if (!host[s->phys >> 12].mem)
+			WHY("the shadow maps an unpinned page %#llx",
+			    ull(s->phys));
+		if (fake_tracking)
+			s->dirty = true;
+		if (dm_enabled && gpa >= DM_FIRST &&
+		    gpa < DM_FIRST + ((u64)DM_PAGES << 12))
+			dm_set[(gpa - DM_FIRST) >> 12] = 1;
+		dm_writes++;
+	}
+	return true;
+}
+
+/* Read the parent's bitmap and compare it with the model */
+static bool dm_read(bool clear)
+{
+	unsigned char *bytes = calloc(DM_PAGES, 1);
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.iova = DM_FIRST,
+		.length = (u64)DM_PAGES << 12,
+		.page_size = SZ_4K,
+		.data = (uintptr_t)bytes,
+		.flags = clear ? 0 : IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+	};
+	bool extra_ok = !dm_exact || kshim_allocs_failed != dm_failed_at;
+	struct iova_bitmap *bm;
+	bool alloc_failed;
+
+	if (!bytes)
+		abort();
+	if (!dm_no_injection)
+		arm_injection();
+	inj_start();
+	bm = iommufd_shadow_dirty_prepare(&W.parent, &cmd);
+	if (!IS_ERR(bm))
+		iommufd_shadow_dirty_read(&W.parent, &cmd, bm, 0);
+	inj_end(&alloc_failed);
+	dm_reads++;
+	if (IS_ERR(bm)) {
+		if (!alloc_failed)
+			WHY("dirty read failed %ld without an injection",
+			    PTR_ERR(bm));
+		free(bytes);
+		return check_world();
+	}
+	for (unsigned long i = 0; i < DM_PAGES; i++) {
+		if (dm_set[i] && !bytes[i])
+			WHY("dirty page %#llx lost",
+			    ull(DM_FIRST + ((u64)i << 12)));
+		if (bytes[i] && !dm_enabled)
+			WHY("%#llx reported with tracking off",
+			    ull(DM_FIRST + ((u64)i << 12)));
+		if (bytes[i] && !dm_set[i] && !extra_ok)
+			WHY("%#llx reported, but no device wrote it",
+			    ull(DM_FIRST + ((u64)i << 12)));
+		dm_reported += bytes[i];
+	}
+	if (clear && !alloc_failed) {
+		memset(dm_set, 0, DM_PAGES);
+		dm_failed_at = kshim_allocs_failed;
+	}
+	free(bytes);
+	return check_world();
+}
+
+static bool dirty_op(void)
+{
+	unsigned int k = rnd_below(100);
+	bool alloc_failed;
+	int rc;
+
+	if (k < 55)
+		return dm_device_writes() && check_world();
+	if (k < 90)
+		return dm_read(rnd_below(4));
+	/* tracking off or on again (a clean start) */
+	arm_injection();
+	inj_start();
+	rc = iommufd_shadow_set_dirty_tracking(&W.parent, !dm_enabled);
+	inj_end(&alloc_failed);
+	dm_toggles++;
+	if (rc) {
+		if (!alloc_failed)
+			WHY("set_dirty_tracking failed %d", rc);
+		return check_world();
+	}
+	dm_enabled = !dm_enabled;
+	memset(dm_set, 0, DM_PAGES);
+	dm_failed_at = kshim_allocs_failed;
+	if (fake_tracking != (dm_enabled && dm_exact))
+		WHY("the shadow domain tracks: %d, the parent: %d",
+		    fake_tracking, dm_enabled);
+	return check_world();
+}
+
+/* A device writes the page at @iova, which the shadow maps writable */
+static bool dm_write_at(u64 iova)
+{
+	struct dom_slot *s = dom_find(iova);
+
+	T_ASSERT(s && (s->prot & IOMMU_WRITE));
+	s->dirty = true;
+	dm_set[(host[s->phys >> 12].gpa - DM_FIRST) >> 12] = 1;
+	return true;
+}
+
+/*
+ * Each way an entry leaves the shadow keeps its dirty bit, at the guest
+ * page it translated to: a retarget in place (the short path), a guest
+ * unmap, a split of a run, a stage-2 zap; pages not written never appear.
+ */
+static bool test_dirty_harvest_paths(void)
+{
+	struct fake_area *leaf;
+	bool ok;
+
+	unit_world();
+	leaf = area_add(DATA_GPA + (32ULL << 20), SZ_4K,
+			IOMMU_READ | IOMMU_WRITE);
+	dm_exact = true;
+	dm_no_injection = true;
+	dm_setup();
+	T_ASSERT(dm_enabled && fake_tracking);
+	for (int i = 0; i < 32; i++)
+		g_map(AP + i * 0x1000, DATA_GPA + i * 0x3000, 0);
+	g_map_run(AP + 0x100000, DATA_GPA + 0x400000, 64, 0);
+	g_map(AP + 0x200000, leaf->first, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+
+	T_ASSERT(dm_write_at(AP + 3 * 0x1000));
+	T_ASSERT(dm_write_at(AP + 5 * 0x1000));
+	T_ASSERT(dm_write_at(AP + 0x100000 + 10 * 0x1000));
+	T_ASSERT(dm_write_at(AP + 0x100000 + 11 * 0x1000));
+	T_ASSERT(dm_write_at(AP + 0x200000));
+	/* retarget page 3, unmap page 5, retarget page 10 of the run */
+	g_map(AP + 3 * 0x1000, DATA_GPA + 0x200000, 0);
+	g_unmap(AP + 5 * 0x1000);
+	g_map(AP + 0x100000 + 10 * 0x1000, DATA_GPA + 0x300000, 0);
+	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
+	T_EXACT(W.ap_start, W.ap_last);
+	area_unmap(leaf);
+	dm_reported = 0;
+	ok = dm_read(false);
+	T_ASSERT(ok);
+	T_ASSERT_EQ(dm_reported, 5);
+	ok = dm_read(true);
+	T_ASSERT(ok);
+	T_ASSERT_EQ(dm_reported, 10);
+	/* cleared: nothing left, nothing new */
+	ok = dm_read(true);
+	T_ASSERT(ok);
+	T_ASSERT_EQ(dm_reported, 10);
+	dm_no_injection = false;
+	ok = world_fini();
+	dm_teardown();
+	return ok;
+}
+
 static bool random_op(void)
 {
 	unsigned int k = rnd_below(100);
@@ -2883,6 +3174,9 @@ static bool random_op(void)
 	int rc;
 
 	rs.ops++;
+	/* With dirty tracking, one op in five is a write, a read, a toggle */
+	if (dm_on && !rnd_below(5))
+		return dirty_op();
 	if (k < 4) {
 		/* a whole 2 MiB block of the aperture onto aligned guest RAM */
 		u64 first = ALIGN(W.ap_start, SZ_2M);
@@ -3066,6 +3360,7 @@ struct rcfg {
 static bool random_run(u64 seed, const struct rcfg *c)
 {
 	u64 gpa;
+	bool ok;
 	int rc;
 
 	world_init(c->dt, c->ap_start, 8ULL << 20, seed);
@@ -3114,6 +3409,8 @@ static bool random_run(u64 seed, const struct rcfg *c)
 	if (!model)
 		abort();
 	nr_saved = 0;
+	if (dm_on)
+		dm_setup();
 	/* a populated stage-1 to start from */
 	for (int i = 0; i < 40; i++)
 		g_random_edit();
@@ -3124,6 +3421,8 @@ static bool random_run(u64 seed, const struct rcfg *c)
 			       c->dt, op, why);
 			free(model);
 			model = NULL;
+			if (dm_on)
+				dm_teardown();
 			return false;
 		}
 	}
@@ -3137,13 +3436,25 @@ static bool random_run(u64 seed, const struct rcfg *c)
 		       ull(seed), rc, why);
 		free(model);
 		model = NULL;
+		if (dm_on)
+			dm_teardown();
 		return false;
 	}
 	free(model);
 	model = NULL;
+	if (dm_on && !dm_read(true)) {
+		printf("# seed %#llx: final dirty read: %s\n", ull(seed), why);
+		dm_teardown();
+		return false;
+	}
 	rs.leaves += leaves_built;
 	rs.leaf_breaks += W.sh.stats.leaf_breaks;
-	return world_fini();
+	if (!dm_on)
+		return world_fini();
+	/* Destroying the shadow harvests; the parent frees what it kept */
+	ok = world_fini();
+	dm_teardown();
+	return ok;
 }
 
 static bool random_dt(unsigned int dt)
@@ -3198,6 +3509,43 @@ static bool test_random_rf_root_top(void)
 	return random_dt(3);
 }
 
+/* Random sequences with dirty tracking on and off, device writes, reads */
+static bool random_dirty(bool exact)
+{
+	bool ok = true;
+
+	memset(&rs, 0, sizeof(rs));
+	dm_writes = dm_reads = dm_reported = dm_toggles = 0;
+	dm_on = true;
+	dm_exact = exact;
+	for (u64 seed = 1; seed <= 3 && ok; seed++) {
+		struct rcfg c = {
+			.dt = 1,
+			.ap_start = (2ULL << 30) - (4ULL << 20),
+			.cap = seed == 3 ? 150 : 0,
+			.host_gap = seed == 2 ? 8 : 64,
+			.ops = 1500,
+		};
+
+		ok = random_run(seed * 0x2000 + exact, &c);
+	}
+	dm_on = false;
+	printf("# %lu ops: %lu syncs (%lu injected), %lu IOAS unmaps; %lu device writes, %lu reads reporting %lu pages, %lu on/off\n",
+	       rs.ops, rs.syncs, rs.injected, rs.zaps, dm_writes, dm_reads,
+	       dm_reported, dm_toggles);
+	return ok;
+}
+
+static bool test_random_dirty_exact(void)
+{
+	return random_dirty(true);
+}
+
+static bool test_random_dirty_conservative(void)
+{
+	return random_dirty(false);
+}
+
 int main(void)
 {
 	const char *env = getenv("SHADOW_STRICT");
@@ -3243,6 +3591,9 @@ int main(void)
 	RUN(test_random_rt_root);
 	RUN(test_random_rs_root);
 	RUN(test_random_rf_root_top);
+	RUN(test_dirty_harvest_paths);
+	RUN(test_random_dirty_exact);
+	RUN(test_random_dirty_conservative);
 	printf("1..%d\n# %d tests, %d failed, %d skipped\n", tap_nr, tap_nr,
 	       tap_failed, tap_skipped);
 	return tap_failed ? 1 : 0;

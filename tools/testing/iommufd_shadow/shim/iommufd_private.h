@@ -33,8 +33,24 @@ struct iommufd_hw_pagetable {
 	struct iommu_domain *domain;
 };
 
+struct iommufd_ioas {
+	struct io_pagetable iopt;
+};
+
+struct iommufd_shadow_dirty;
+
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	/* Dirty tracking through shadows (shadow_dirty.c), or NULL */
+	struct iommufd_shadow_dirty *shadow_dirty;
 };
+
+/* Provided by the test that links shadow_dirty.c */
+struct iommu_hwpt_get_dirty_bitmap;
+int iommufd_check_iova_range(struct io_pagetable *iopt,
+			     struct iommu_hwpt_get_dirty_bitmap *bitmap);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
 
 #endif

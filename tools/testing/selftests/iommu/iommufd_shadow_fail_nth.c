@@ -344,4 +344,132 @@ TEST_F_TIMEOUT(shadow_fail_nth, parent_kept_ioas_destroy, 900)
 	ASSERT_GT(MAX_NTH, nth);
 }
 
+/*
+ * A device write through the shadow, 4 KiB at @iova: 0 if it happened
+ * (tracked or not: EINVAL is a shadow domain that does not track), or the
+ * errno that kept the test op from simulating it.
+ */
+static int dev_write(int fd, __u32 id, uint64_t iova)
+{
+	unsigned long bits = 3;	/* both 2 KiB IO pages of the mock */
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = id,
+		.dirty = { .iova = iova, .length = PG, .page_size = PG / 2,
+			   .uptr = (uintptr_t)&bits },
+	};
+
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
+		return errno == EINVAL ? 0 : errno;
+	return 0;
+}
+
+#define DIRTY_BMAP_LONGS	((RAM_SIZE + PG) / PG / BITS_PER_LONG + 1)
+
+/* Read the parent's bitmap over guest RAM and the leaf page into @bmap */
+static int read_dirty(int fd, __u32 parent, unsigned long *bmap)
+{
+	return _test_cmd_get_dirty_bitmap(fd, parent,
+					  DIRTY_BMAP_LONGS * BITS_PER_LONG * PG,
+					  GPA_BASE, PG, (__u64 *)bmap, 0) ?
+	       errno : 0;
+}
+
+static bool dirty_at(const unsigned long *bmap, uint64_t gpa)
+{
+	return test_bit((gpa - GPA_BASE) / PG, (unsigned long *)bmap);
+}
+
+/*
+ * Dirty tracking through a shadow with the Nth injection point failing:
+ * enable on the parent, device writes, a guest unmap and a stage-2 unmap
+ * that harvest them, a read. Whatever fails, a write made while tracking
+ * was on is reported by that read or, if the read failed, by the next.
+ */
+static bool run_dirty_once(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(shadow_fail_nth) * self,
+			   unsigned int nth)
+{
+	unsigned long b1[DIRTY_BMAP_LONGS] = {}, b2[DIRTY_BMAP_LONGS] = {};
+	int rc, rc_en = -1, rc_w1 = -1, rc_w2 = -1, rc_rd = -1;
+	__u32 parent, id = 0;
+	bool hit;
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	memset(ram, 0, RAM_SIZE);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, ram,
+					  RAM_SIZE, &(__u64){ GPA_BASE },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, leaf, PG,
+					  &(__u64){ LEAF_GPA },
+					  IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_READABLE |
+					  IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_cmd_mock_domain(self->fd, self->ioas_id,
+					   &self->stdev_id, &self->paging_id,
+					   &self->idev_id));
+	ASSERT_EQ(0, _test_cmd_hwpt_alloc(self->fd, self->idev_id,
+					  self->ioas_id, 0,
+					  IOMMU_HWPT_ALLOC_NEST_PARENT |
+					  IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+					  &parent, IOMMU_HWPT_DATA_NONE,
+					  NULL, 0));
+	s390_tbl_init(&self->t, ram, GPA_BASE, TBL_SIZE);
+	ASSERT_EQ(0, s390_tbl_new_root(&self->t, &self->iota));
+	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, DATA_GPA, 4 * PG,
+					false));
+	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 16 * PG, LEAF_GPA, false));
+
+	nth_arm(self->nth_fd, nth);
+	rc = shadow_alloc(self->fd, self->idev_id, parent, self->iota, &id);
+	if (!rc) {
+		rc_en = _test_cmd_set_dirty_tracking(self->fd, parent, true);
+		rc_w1 = dev_write(self->fd, id, IOVA + PG);
+		rc_w2 = dev_write(self->fd, id, IOVA + 16 * PG);
+		ASSERT_EQ(0, s390_tbl_unmap(&self->t, IOVA + PG));
+		shadow_inv(self->fd, id, IOVA, 4 * PG);
+		_test_ioctl_ioas_unmap(self->fd, self->ioas_id, LEAF_GPA, PG,
+				       NULL);
+		rc_rd = read_dirty(self->fd, parent, b1);
+	}
+	hit = nth_hit(self->nth_fd);
+
+	if (!rc) {
+		ASSERT_EQ(0, read_dirty(self->fd, parent, b2));
+		if (!rc_en && !rc_w1)
+			ASSERT_TRUE((!rc_rd && dirty_at(b1, DATA_GPA + PG)) ||
+				    dirty_at(b2, DATA_GPA + PG));
+		if (!rc_en && !rc_w2)
+			ASSERT_TRUE((!rc_rd && dirty_at(b1, LEAF_GPA)) ||
+				    dirty_at(b2, LEAF_GPA));
+		/* Never a page nobody wrote */
+		ASSERT_FALSE(dirty_at(b2, DATA_GPA + 3 * PG));
+		ASSERT_EQ(0, _test_ioctl_destroy(self->fd, id));
+	} else {
+		ASSERT_TRUE(hit);
+	}
+	close(self->fd);
+	return hit;
+}
+
+TEST_F_TIMEOUT(shadow_fail_nth, dirty_harvest_read, 900)
+{
+	unsigned int nth;
+
+	/* One variant is enough: the parent is a NEST_PARENT hwpt here */
+	if (!variant->nest_parent)
+		SKIP(return, "dirty tracking needs a NEST_PARENT hwpt");
+	for (nth = 1; nth < MAX_NTH; nth++)
+		if (!run_dirty_once(_metadata, self, nth))
+			break;
+	TH_LOG("swept %u injection points", nth - 1);
+	ASSERT_LT(10, nth);
+	ASSERT_GT(MAX_NTH, nth);
+}
+
 TEST_HARNESS_MAIN

@@ -22,10 +22,26 @@
 
 struct device;
 
-/* The fields the sync engine reads, and a name for the tests' messages */
+struct iommu_domain;
+struct iommu_dirty_bitmap;
+struct iova_bitmap;
+
+/* Read but do not clear any dirty bits */
+#define IOMMU_DIRTY_NO_CLEAR	(1 << 0)
+
+struct iommu_dirty_ops {
+	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enabled);
+	int (*read_and_clear_dirty)(struct iommu_domain *domain,
+				    unsigned long iova, size_t size,
+				    unsigned long flags,
+				    struct iommu_dirty_bitmap *dirty);
+};
+
+/* The fields the engine reads, and a name for the tests' messages */
 struct iommu_domain {
 	const char *name;
 	unsigned long pgsize_bitmap;
+	const struct iommu_dirty_ops *dirty_ops;
 };
 
 /* As the kernel's: the IOVA range of unmaps not yet flushed */
@@ -39,6 +55,47 @@ struct iommu_iotlb_gather {
 static inline void iommu_iotlb_gather_init(struct iommu_iotlb_gather *gather)
 {
 	*gather = (struct iommu_iotlb_gather){ .start = ULONG_MAX };
+}
+
+static inline void
+iommu_iotlb_gather_add_range(struct iommu_iotlb_gather *gather,
+			     unsigned long iova, size_t size)
+{
+	unsigned long end = iova + size - 1;
+
+	if (gather->start > iova)
+		gather->start = iova;
+	if (gather->end < end)
+		gather->end = end;
+}
+
+/* As the kernel's: where a dirty read records what it found */
+struct iommu_dirty_bitmap {
+	struct iova_bitmap *bitmap;
+	struct iommu_iotlb_gather *gather;
+};
+
+void iova_bitmap_set(struct iova_bitmap *bitmap, unsigned long iova,
+		     size_t length);
+
+static inline void iommu_dirty_bitmap_init(struct iommu_dirty_bitmap *dirty,
+					   struct iova_bitmap *bitmap,
+					   struct iommu_iotlb_gather *gather)
+{
+	if (gather)
+		iommu_iotlb_gather_init(gather);
+	dirty->bitmap = bitmap;
+	dirty->gather = gather;
+}
+
+static inline void iommu_dirty_bitmap_record(struct iommu_dirty_bitmap *dirty,
+					     unsigned long iova,
+					     unsigned long length)
+{
+	if (dirty->bitmap)
+		iova_bitmap_set(dirty->bitmap, iova, length);
+	if (dirty->gather)
+		iommu_iotlb_gather_add_range(dirty->gather, iova, length);
 }
 
 enum iommu_resv_type {
