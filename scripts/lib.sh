@@ -23,3 +23,27 @@ KPKG_VERSION=${KPKG_VERSION:-6.12.117-1~deb12u1}
 
 log() { printf '>>> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+sha_ok() { # FILE SHA256
+	[ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]
+}
+
+# Add bookworm-backports to apt, binaries and sources (apt-get source needs
+# deb-src), unless a source already names it. Sets BPO_ADDED=1 when it
+# wrote one: the caller runs apt-get update.
+backports_source() {
+	local f=/etc/apt/sources.list.d/backports.sources
+	if grep -rqs 'bookworm-backports' /etc/apt/sources.list \
+			/etc/apt/sources.list.d/; then
+		return 0
+	fi
+	log "adding bookworm-backports to apt ($f)"
+	cat > "$f" <<-EOF
+		Types: deb deb-src
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm-backports
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	BPO_ADDED=1
+}

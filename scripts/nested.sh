@@ -55,7 +55,6 @@ t_start=$(date +%s)
 # and gives RCU's stall detector the most time it accepts (300 s).
 guest_extra="initcall_blacklist=jent_mod_init cryptomgr.notests rcupdate.rcu_cpu_stall_timeout=300"
 
-sha_ok() { [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 deps() {
 	local p missing=""
@@ -82,16 +81,8 @@ guest_kernel() {
 			dpkg --add-architecture s390x
 			apt-get update -q >/dev/null
 		fi
-		if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-			cat > /etc/apt/sources.list.d/backports.sources <<-EOF
-				Types: deb deb-src
-				URIs: http://deb.debian.org/debian
-				Suites: bookworm-backports
-				Components: main
-				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-			EOF
-			apt-get update -q >/dev/null
-		fi
+		backports_source
+		[ -z "${BPO_ADDED:-}" ] || apt-get update -q >/dev/null
 		log "fetching linux-image-$GUEST_KVER:s390x=$GUEST_KPKG_VER (apt-get download)"
 		(cd "$DL" && apt-get download -q "linux-image-$GUEST_KVER:s390x=$GUEST_KPKG_VER" \
 			> "$DL/apt-download-nested.log" 2>&1) || true

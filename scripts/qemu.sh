@@ -48,10 +48,6 @@ case ${1:-} in
 *) die "usage: $0 [--test]" ;;
 esac
 
-sha_ok() { # FILE SHA256
-	[ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]
-}
-
 deps() {
 	local pkgs="ninja-build libglib2.0-dev zlib1g-dev pkgconf python3-venv
 		    ccache gcc make perl xz-utils"
@@ -78,24 +74,6 @@ deps() {
 		$bpo >/dev/null
 	mv=$(dpkg-query -W -f='${Version}' meson)
 	dpkg --compare-versions "$mv" ge 1.5 || die "meson $mv is older than 1.5"
-}
-
-# bookworm-backports, binaries and sources (apt-get source needs deb-src).
-backports_source() {
-	local f=/etc/apt/sources.list.d/backports.sources
-	if grep -rqs 'bookworm-backports' /etc/apt/sources.list \
-			/etc/apt/sources.list.d/; then
-		return 0
-	fi
-	log "adding bookworm-backports to apt ($f)"
-	cat > "$f" <<-EOF
-		Types: deb deb-src
-		URIs: http://deb.debian.org/debian
-		Suites: bookworm-backports
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
-	BPO_ADDED=1
 }
 
 fetch() {
