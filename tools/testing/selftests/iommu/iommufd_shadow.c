@@ -1238,8 +1238,10 @@ TEST_F(shadow, trace_events)
 {
 	static char page[PG] __aligned(PG);
 	uint64_t gpa = GPA_BASE + RAM_SIZE + 16 * PG;
+	unsigned int allocs = 0, destroys = 0;
 	char buf[8192], want[128];
 	ssize_t n, len = 0;
+	const char *p;
 	bool found;
 	__u32 id;
 	int fd;
@@ -1291,17 +1293,12 @@ TEST_F(shadow, trace_events)
 		TH_LOG("missing '%s' or an earlier event in:\n%s", want, buf);
 	ASSERT_TRUE(found);
 	/* As many destroys as allocs: the one that failed early has none */
-	{
-		unsigned int allocs = 0, destroys = 0;
-		const char *p;
-
-		for (p = buf; (p = strstr(p, "shadow_alloc: ")); p++)
-			allocs++;
-		for (p = buf; (p = strstr(p, "shadow_destroy: ")); p++)
-			destroys++;
-		EXPECT_EQ(2, allocs);
-		EXPECT_EQ(2, destroys);
-	}
+	for (p = buf; (p = strstr(p, "shadow_alloc: ")); p++)
+		allocs++;
+	for (p = buf; (p = strstr(p, "shadow_destroy: ")); p++)
+		destroys++;
+	EXPECT_EQ(2, allocs);
+	EXPECT_EQ(2, destroys);
 }
 
 /*
