@@ -12,14 +12,16 @@
  * (DMA-FQ: lazy), then strict (DMA: unbind, write the group's type,
  * rebind: a deregistration and registration of the IOAT); report MB/s,
  * IO/s and the deltas of the zPCI debugfs counters (RPCITs). Then power
- * cycle the slot of uid 2 (a function reset) and read again, write a
+ * cycle the slot of uid 2 (a function reset) and read again, read it once
+ * more while L1 holds the kernel's shadow record cap low (a guest-visible
+ * error: failed RPCITs, then success once the cap is back), write a
  * marker block to both disks (the device reads guest memory) and reboot.
  * Boot 2 finds the marker, reads again and powers off.
  *
  * Every result is one line starting "NT: "; "NT: mark begin|end NAME"
  * frames a phase so that L1 can cut QEMU's trace and CPU time at it.
  *
- * Kernel command line: nt.mode=check|bench (bench: no reset, no reboot),
+ * Kernel command line: nt.mode=check|bench (bench: no reset, error or reboot),
  * nt.data=K4,K64,K1M (KiB read per disk at each block size).
  *
  * Built a second time for the host (-DNT_HOST) as nested-mkdisk:
@@ -94,9 +96,11 @@ int main(int argc, char **argv)
 	return fclose(f) ? 1 : 0;
 }
 #else
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
 #define MODULE_INIT_COMPRESSED_FILE 4
@@ -476,6 +480,98 @@ static int reset_fn(unsigned int uid)
 	return 0;
 }
 
+/*
+ * RPCITs the guest saw fail with cc 1 status 16 (insufficient resources):
+ * zpci_refresh_trans() logs each failure in the s390dbf area pci_error,
+ * its first 16 bytes starting 'R', cc, status; the hex view prints them
+ * after two blanks. -1 if the area cannot be read.
+ */
+static int rpcit_res_errors(void)
+{
+	FILE *fp = fopen("/sys/kernel/debug/s390dbf/pci_error/hex_ascii", "r");
+	char line[256];
+	int n = 0;
+
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (strstr(line, "  52 01 10 "))
+			n++;
+	fclose(fp);
+	return n;
+}
+
+/*
+ * A guest-visible error. "NT: l1 cap 1" makes L1 lower the kernel's cap on
+ * shadow records (iommufd.shadow_max_records) below what the shadow of UID
+ * holds, then a child reads 256 KiB of the disk: the refresh of every new
+ * mapping fails with ENOSPC, which QEMU reports as cc 1 status 16, what
+ * stock QEMU reports when its DMA mapping limit is reached; Linux refreshes
+ * the whole aperture, fails again, and the block layer retries the request.
+ * Once the guest has logged such a failure, "NT: l1 cap restore" makes L1
+ * put the cap back, and the read must complete with the right data.
+ */
+static int resource_phase(unsigned int uid)
+{
+	const size_t total = 256 << 10, bs = 65536;
+	struct fn *f = by_uid(uid);
+	int e0, e1, status = 0, done = 0;
+	double t0;
+	pid_t pid;
+
+	if (!f)
+		return -1;
+	e0 = rpcit_res_errors();
+	nt("mark begin enospc-u%u", uid);
+	nt("l1 cap 1");
+	msleep(2000);	/* L1 lowers the cap */
+	t0 = now();
+	pid = fork();
+	if (!pid) {
+		int fd = open_disk(f, O_RDONLY);
+		size_t off;
+
+		if (fd < 0)
+			_exit(2);
+		for (off = 0; off < total; off += bs)
+			if (pread(fd, buf, bs, DATA_OFF + off) != (ssize_t)bs ||
+			    check(buf, bs, f->disk, DATA_OFF + off) >= 0)
+				_exit(1);
+		_exit(0);
+	}
+	/* Until the guest logs a failed RPCIT, or the read ends anyway */
+	e1 = e0;
+	while (pid > 0 && now() - t0 < 120) {
+		e1 = rpcit_res_errors();
+		if (e1 > e0)
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			done = 1;
+			break;
+		}
+		msleep(200);
+	}
+	nt("l1 cap restore");
+	while (pid > 0 && !done && now() - t0 < 300) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			done = 1;
+		else
+			msleep(200);
+	}
+	if (pid > 0 && !done)
+		kill(pid, SIGKILL);
+	msleep(300);
+	nt("mark end enospc-u%u", uid);
+	done = done && WIFEXITED(status) && !WEXITSTATUS(status);
+	nt("enospc uid=%u rpcit_errors=%d read_ok=%d secs=%.1f", uid,
+	   e0 < 0 ? -1 : e1 - e0, done, now() - t0);
+	if (e0 < 0 || e1 <= e0 || !done) {
+		fails++;
+		return -1;
+	}
+	return 0;
+}
+
 /* Write (device reads memory) and read back the marker block of both disks */
 static int mark_disks(void)
 {
@@ -619,6 +715,7 @@ int main(void)
 		read_phase("reset", by_uid(2), sizes[0], k2[0]);
 		read_phase("reset", by_uid(2), sizes[2], k2[2]);
 	}
+	resource_phase(2);
 	if (mark_disks())
 		finish(RB_POWER_OFF);
 	nt("rebooting");

@@ -67,7 +67,10 @@ echo "L1: cmd: $*"
 echo "L1: QEMU start at uptime $(up)"
 t0=$(up)
 # The guest's console, prefixed; at each "NT: mark" line the trace's
-# length and QEMU's CPU ticks so far cut the trace into phases.
+# length and QEMU's CPU ticks so far cut the trace into phases. At
+# "NT: l1 cap N|restore" the kernel's cap on shadow records is set to N or
+# put back (the guest's error phase).
+CAP=/sys/module/iommufd/parameters/shadow_max_records
 ( time -p -o /tmp/qemu-time timeout "$L2TMO" "$@" < /dev/null 2>&1
   echo "L1: QEMU exit rc=$?" ) | tr -d '\r' |
 while IFS= read -r line; do
@@ -78,6 +81,15 @@ while IFS= read -r line; do
 		pid=$(pidof qemu-system-s390x)
 		cpu=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null)
 		echo "$m $(wc -l < $TR) ${cpu:-0} $(up)" >> /tmp/marks ;;
+	*"NT: l1 cap "*)
+		c=${line#*NT: l1 cap }
+		if [ "$c" = restore ]; then
+			c=${cap0:-}
+		else
+			cap0=$(cat $CAP 2>/dev/null)
+		fi
+		[ -n "$c" ] && echo "$c" > $CAP
+		r "l1 cap $(cat $CAP 2>/dev/null || echo none) (set to ${c:-nothing}, default ${cap0:-unknown})" ;;
 	esac
 done
 echo "L1: QEMU end at uptime $(up) ($(awk -v a="$t0" -v b="$(up)" 'BEGIN { print b - a }') s)"

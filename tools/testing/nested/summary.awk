@@ -7,7 +7,8 @@
 # 'iommufd_backend_*' -D output (with or without -msg timestamp=on).
 # Prints "R: q ..." lines, per phase and mode (stock|shadow): RPCITs, their
 # QEMU duration (sum, max, and by refresh size: 1 page, 2-15, 16 or more),
-# condition codes, invalidations, IOAS map/unmap calls, QEMU CPU ticks.
+# condition codes (cc1_st16: cc 1 status 16), invalidations, IOAS map/unmap
+# calls, QEMU CPU ticks.
 function push(n) { stk[++sp] = n }
 function pop(n) { if (sp > 0) sp-- }
 function phase() { return sp > 0 ? stk[sp] : "boot" }
@@ -71,6 +72,8 @@ ev == "s390_pci_rpcit_done" {
 	if (ns > val[ph SUBSEP m SUBSEP "ns_max"]) val[ph SUBSEP m SUBSEP "ns_max"] = ns
 	if (ns > val["all" SUBSEP m SUBSEP "ns_max"]) val["all" SUBSEP m SUBSEP "ns_max"] = ns
 	if ($7 != 0 || $9 != 0) add(ph, m, "cc_bad", 1)
+	# cc 1 status 16: insufficient resources, the guest may retry
+	if ($7 == 1 && $9 == 16) add(ph, m, "cc1_st16", 1)
 	# The shadow path must make exactly one IOMMU_HWPT_INVALIDATE per RPCIT
 	if (m == "shadow" && cur[$3] != 1) add(ph, m, "inv_not_1", 1)
 	next
@@ -97,7 +100,7 @@ function strtonum_hex(s,    i, c, v) {
 	return v
 }
 END {
-	keys = "rpcit ns ns_max cc_bad inv inv_err hwpt_inv inv_not_1 map unmap reg reg_err dereg alloc alloc_err free p1_n p1_ns p2_15_n p2_15_ns p16_n p16_ns"
+	keys = "rpcit ns ns_max cc_bad cc1_st16 inv inv_err hwpt_inv inv_not_1 map unmap reg reg_err dereg alloc alloc_err free p1_n p1_ns p2_15_n p2_15_ns p16_n p16_ns"
 	nk = split(keys, kl, " ")
 	order[++nph] = "all" SUBSEP "stock"
 	order[++nph] = "all" SUBSEP "shadow"
