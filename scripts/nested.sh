@@ -423,7 +423,8 @@ report() {
 bench_table() {
 	local tag bs u l mb rp ns cpu p16 s_mb s_rp s_ns s_cpu s_p16
 	printf '\nNested benchmark: one guest, disk 1 via stock QEMU (uid 1), disk 2 via the kernel shadow (uid 2)\n'
-	printf 'O_DIRECT reads; RPCITs from the guest'"'"'s zPCI counters; QEMU ns/RPCIT from s390_pci_rpcit_done; CPU = QEMU utime+stime\n'
+	printf 'O_DIRECT reads, at each size each disk twice in the order A B B A (A: the disk first at that size), half the data each time, added up\n'
+	printf 'RPCITs from the guest'"'"'s zPCI counters; QEMU ns/RPCIT from s390_pci_rpcit_done; CPU = QEMU utime+stime\n'
 	printf 'during the phase (10 ms ticks); p16 = mean QEMU ns of refreshes of 16 pages or more. Ratios: stock/shadow (MB/s: shadow/stock)\n\n'
 	printf '%-6s %-4s | %8s %8s %6s | %7s %7s | %9s %9s %6s | %9s %9s %6s | %6s %6s %6s\n' \
 		mode bs "MB/s st" "MB/s sh" ratio "RPCIT st" "RPCIT sh" "ns/RP st" "ns/RP sh" ratio \
@@ -434,9 +435,9 @@ bench_table() {
 			for u in 1 2; do
 				local m=stock
 				[ $u = 2 ] && m=shadow
-				l=$(gread "$tag-$bs-u$u")
-				mb=$(echo "$l" | kv mbps)
-				rp=$(( $(echo "$l" | kv global) + $(echo "$l" | kv syncmap) + $(echo "$l" | kv sync) ))
+				# Both halves of the A B B A order
+				mb=$(gsum "$tag-$bs-u$u" | awk '{ printf "%.3f", $2 ? $1 / $2 / 1e6 : 0 }')
+				rp=$(gsum "$tag-$bs-u$u" | awk '{ print $3 }')
 				p=$tag-$bs-u$u
 				ns=$(awk -v a="$(qv "$p" $m ns)" -v b="$(qv "$p" $m rpcit)" 'BEGIN { printf "%d", b ? a / b : 0 }')
 				p16=$(awk -v a="$(qv "$p" $m p16_ns)" -v b="$(qv "$p" $m p16_n)" 'BEGIN { printf "%d", b ? a / b : 0 }')
@@ -458,6 +459,13 @@ bench_table() {
 		"$(awk -v a="$(qv all shadow ns)" -v b="$(qv all shadow rpcit)" 'BEGIN { printf "%d", b ? a / b : 0 }')" \
 		"$(qv all shadow ns_max)"
 	printf 'QEMU process CPU time (whole run): %s\n' "$(R | sed -n 's/^l1 qemu_time //p')"
+}
+# A phase's guest reads added up: bytes, seconds, RPCITs
+gsum() {
+	G | grep "^read $1 " | tr ' ' '\n' | awk -F= '
+		$1 == "bytes" { b += $2 } $1 == "secs" { s += $2 }
+		$1 == "global" || $1 == "syncmap" || $1 == "sync" { r += $2 }
+		END { printf "%d %.3f %d\n", b, s, r }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 

@@ -23,8 +23,13 @@ BEGIN {
 	while ((getline l < marks) > 0) {
 		split(l, f, " ")
 		mk[++nm] = f[1]; mn[nm] = f[2]; ml[nm] = f[3]
+		# A phase may run more than once (the benchmark's A B B A): add up
 		if (f[1] == "begin") { cpu0[f[2]] = f[4]; up0[f[2]] = f[5] }
-		else { cpu1[f[2]] = f[4]; up1[f[2]] = f[5]; pnames[++npn] = f[2] }
+		else if (f[2] in cpu0) {
+			if (!(f[2] in ticks)) pnames[++npn] = f[2]
+			ticks[f[2]] += f[4] - cpu0[f[2]]
+			secs[f[2]] += f[5] - up0[f[2]]
+		}
 	}
 	p = 1
 }
@@ -116,8 +121,7 @@ END {
 	}
 	for (i = 1; i <= npn; i++) {
 		n = pnames[i]
-		if (n in cpu0)
-			printf "R: q cpu phase=%s ticks=%d secs=%.2f\n", n, cpu1[n] - cpu0[n], up1[n] - up0[n]
+		printf "R: q cpu phase=%s ticks=%d secs=%.2f\n", n, ticks[n], secs[n]
 	}
 	line = ""
 	for (i = 1; i <= nio; i++) {
