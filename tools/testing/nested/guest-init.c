@@ -50,7 +50,8 @@
 #define MARK_MAGIC "NT-REBOOT-MARK"
 
 /* Sector LBA of disk DISK: "NTDK", the disk id, the LBA (little endian,
- * byte by byte), then bytes that depend on all three. */
+ * byte by byte), then bytes that depend on all three.
+ */
 static void stamp(unsigned char *s, unsigned int disk, uint64_t lba)
 {
 	int i;
@@ -331,7 +332,8 @@ static long long check(const unsigned char *p, size_t len, unsigned int disk,
 }
 
 /* Read KIB KiB from the data area of F at block size BS, check every byte,
- * print throughput and the counters' deltas. */
+ * print throughput and the counters' deltas.
+ */
 static int read_phase(const char *tag, struct fn *f, size_t bs, size_t kib)
 {
 	struct stats a, b;
@@ -426,7 +428,8 @@ static int group_type(const struct fn *f, char *type, size_t len, char *gpath, s
 }
 
 /* Unbind the virtio driver of both functions, set their IOMMU domain type
- * (DMA: strict, DMA-FQ: lazy), rebind. */
+ * (DMA: strict, DMA-FQ: lazy), rebind.
+ */
 static int set_domain(const char *type)
 {
 	char gpath[2][128], cur[32], addr[2][32];
@@ -467,7 +470,8 @@ static int set_domain(const char *type)
 }
 
 /* Power the slot of UID off and on: the function is disabled (QEMU resets
- * it, the IOAT is deregistered), hot-unplugged and probed again. */
+ * it, the IOAT is deregistered), hot-unplugged and probed again.
+ */
 static int reset_fn(unsigned int uid)
 {
 	struct fn *f = by_uid(uid);
