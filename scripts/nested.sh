@@ -423,7 +423,7 @@ report() {
 bench_table() {
 	local tag bs u l mb rp ns cpu p16 s_mb s_rp s_ns s_cpu s_p16
 	printf '\nNested benchmark: one guest, disk 1 via stock QEMU (uid 1), disk 2 via the kernel shadow (uid 2)\n'
-	printf 'O_DIRECT reads, at each size each disk twice in the order A B B A (A: the disk first at that size), half the data each time, added up\n'
+	printf 'O_DIRECT reads, at each size each disk four times in the order A B B A B A A B (A: the disk first at that size), a quarter of the data each time, added up\n'
 	printf 'RPCITs from the guest'"'"'s zPCI counters; QEMU ns/RPCIT from s390_pci_rpcit_done; CPU = QEMU utime+stime\n'
 	printf 'during the phase (10 ms ticks); p16 = mean QEMU ns of refreshes of 16 pages or more. Ratios: stock/shadow (MB/s: shadow/stock)\n\n'
 	printf '%-6s %-4s | %8s %8s %6s | %7s %7s | %9s %9s %6s | %9s %9s %6s | %6s %6s %6s\n' \
@@ -435,7 +435,7 @@ bench_table() {
 			for u in 1 2; do
 				local m=stock
 				[ $u = 2 ] && m=shadow
-				# Both halves of the A B B A order
+				# All four reads of the A B B A B A A B order
 				mb=$(gsum "$tag-$bs-u$u" | awk '{ printf "%.3f", $2 ? $1 / $2 / 1e6 : 0 }')
 				rp=$(gsum "$tag-$bs-u$u" | awk '{ print $3 }')
 				p=$tag-$bs-u$u
@@ -459,6 +459,16 @@ bench_table() {
 		"$(awk -v a="$(qv all shadow ns)" -v b="$(qv all shadow rpcit)" 'BEGIN { printf "%d", b ? a / b : 0 }')" \
 		"$(qv all shadow ns_max)"
 	printf 'QEMU process CPU time (whole run): %s\n' "$(R | sed -n 's/^l1 qemu_time //p')"
+	printf '\nEach read in the order it ran (st|sh MB/s): the spread is the noise the ratios carry\n'
+	for tag in lazy strict; do
+		for bs in 4096 65536 1048576; do
+			printf '%-6s %-4s |' $tag $(( bs >= 1048576 ? bs / 1048576 : bs / 1024 ))$([ $bs -ge 1048576 ] && echo M || echo K)
+			G | grep "^read $tag-$bs-u" | awk '{ for (i = 1; i <= NF; i++) {
+				if ($i ~ /^uid=/) m = substr($i, 5) == 1 ? "st" : "sh"
+				if ($i ~ /^mbps=/) v = substr($i, 6) }
+				printf " %s %s", m, v } END { printf "\n" }'
+		done
+	done
 }
 # A phase's guest reads added up: bytes, seconds, RPCITs
 gsum() {
@@ -487,11 +497,11 @@ t_total=$(($(date +%s) - t_start))
 if [ "$mode" = bench ]; then
 	bench_table | tee "$BUILD/nested-bench.txt"
 	report > "$BUILD/nested-bench-checks.txt"
-	grep '^not ok' "$BUILD/nested-bench-checks.txt" || true
 	log "bench: $t_total s in all ($t_run s in the VM); table in $BUILD/nested-bench.txt, log $log_file"
-	# Only RPCIT events are traced here: what counts is that the data
-	# matched, nothing crashed and the run finished.
-	grep -Eq '^not ok .*(reads of both disks|kernel report|DMA remapping|finishes within|powers off)' \
+	# Only RPCIT events are traced here, so the checks on invalidations and
+	# IOAS maps do not apply: what counts is that the data matched, nothing
+	# crashed and the run finished.
+	grep -E '^not ok .*(reads of both disks|kernel report|DMA remapping|finishes within|powers off)' \
 		"$BUILD/nested-bench-checks.txt" && exit 1
 	exit 0
 fi

@@ -23,7 +23,7 @@ BEGIN {
 	while ((getline l < marks) > 0) {
 		split(l, f, " ")
 		mk[++nm] = f[1]; mn[nm] = f[2]; ml[nm] = f[3]
-		# A phase may run more than once (the benchmark's A B B A): add up
+		# A phase may run more than once (the benchmark's A B B A B A A B): add up
 		if (f[1] == "begin") { cpu0[f[2]] = f[4]; up0[f[2]] = f[5] }
 		else if (f[2] in cpu0) {
 			if (!(f[2] in ticks)) pnames[++npn] = f[2]
