@@ -37,8 +37,8 @@ struct iommufd_group;
 struct iommufd_hw_pagetable;
 struct iommufd_hwpt_paging;
 struct iommufd_ucmd;
-struct iommu_test_cmd;
 struct iommu_domain;
+struct iommu_test_shadow_stats;
 struct iommu_user_data;
 struct iommu_user_data_array;
 struct iommufd_object;
@@ -210,9 +210,13 @@ void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
 void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
 			       unsigned long last);
 void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id);
-int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd);
-phys_addr_t iommufd_test_domain_phys(struct iommu_domain *domain,
-				     unsigned long iova);
+/* For the test ops of selftest.c (shadow.c), and the mock's hook there */
+int iommufd_shadow_test_pages(struct iommufd_hw_pagetable *hwpt, u64 iova,
+			      u64 length,
+			      int (*fn)(void *arg, u64 iova, int prot),
+			      void *arg);
+void iommufd_shadow_test_stats(struct iommufd_hw_pagetable *hwpt,
+			       struct iommu_test_shadow_stats *stats);
 void iommufd_test_domain_is_shadow(struct iommu_domain *domain);
 #else
 static inline int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
@@ -225,12 +229,6 @@ static inline int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 static inline int
 iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
 			       struct iommu_user_data_array *array)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int iommufd_shadow_test(struct iommufd_ucmd *ucmd,
-				      struct iommu_test_cmd *cmd)
 {
 	return -EOPNOTSUPP;
 }
