@@ -34,8 +34,10 @@ progs="shadow-demo/demo shadow-bench/bench"
 for prog in $progs; do
 	src=$TOP/tools/testing/$prog.c
 	bin=$TESTS/${prog#*/}
-	if [ ! -f "$bin" ] || [ -n "$(find "$src" "$dir"/*.h \
-			"$HDR/include/linux/iommufd.h" -newer "$bin")" ]; then
+	# ${src%/*}: the program's own directory (shadow-demo/narrate.h)
+	if [ ! -f "$bin" ] || [ -n "$(find "$src" "${src%/*}" "$dir"/*.h \
+			"$HDR/include/linux/iommufd.h" -maxdepth 1 \
+			-newer "$bin")" ]; then
 		log "building ${bin##*/}"
 		# shellcheck disable=SC2086
 		$cc $cflags -o "$bin" "$src" || die "${bin##*/} does not build"

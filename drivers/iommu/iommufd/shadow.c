@@ -2,8 +2,9 @@
 /*
  * Shadowed stage-1 hw_pagetables (IOMMU_HWPT_DATA_SHADOW): the object, its
  * allocation and invalidation, the attach and stage-2 unmap hooks, the KVM
- * binding and the test ops. The sync engine is shadow_sync.c; the stage-1
- * formats are shadow_<format>.c behind shadow_fmt.h.
+ * binding and what the test ops (selftest.c) read of a shadow. The sync
+ * engine is shadow_sync.c; the stage-1 formats are shadow_<format>.c
+ * behind shadow_fmt.h.
  *
  * The object owns three references: a users reference on its stage-2 parent
  * (so the parent answers EBUSY to destroy), a place on the parent IOAS's
@@ -25,7 +26,6 @@
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
-#include <linux/timekeeping.h>
 #include <uapi/linux/iommufd.h>
 #if IS_ENABLED(CONFIG_KVM)
 #include <linux/kvm_host.h>
@@ -696,232 +696,55 @@ int iommufd_shadow_kvm_refresh(struct kvm *kvm, struct device *dev, u64 iova,
 EXPORT_SYMBOL_NS_GPL(iommufd_shadow_kvm_refresh, IOMMUFD);
 
 #ifdef CONFIG_IOMMUFD_TEST
-static struct iommufd_hwpt_shadow *shadow_test_get(struct iommufd_ucmd *ucmd,
-						   u32 id)
-{
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_SHADOW);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct iommufd_hwpt_shadow, common.obj);
-}
-
 /*
- * Check what the shadow domain really translates over a range: nothing
- * (uptr == 0), or the user pages at uptr with the expected permission.
+ * What the test ops of selftest.c read of a shadow. Each takes the shadow's
+ * lock; the ops themselves live with the mock driver.
  */
-static int shadow_test_check(struct iommufd_ucmd *ucmd,
-			     struct iommufd_hwpt_shadow *shadow,
-			     struct iommu_test_cmd *cmd)
+
+/**
+ * iommufd_shadow_test_pages() - Visit the pages of a shadow's range
+ * @hwpt: A shadow hwpt (IOMMUFD_OBJ_HWPT_SHADOW)
+ * @iova: First IOVA, 4 KiB aligned
+ * @length: Bytes, a multiple of 4 KiB
+ * @fn: Called for each 4 KiB page with @arg, its IOVA and the permission
+ *	the shadow recorded for it (IOMMU_READ/IOMMU_WRITE bits, or -ENOENT);
+ *	a nonzero return stops the walk
+ * @arg: For @fn
+ *
+ * Under the shadow's lock, so @fn sees the shadow domain as the last sync
+ * or zap left it.
+ *
+ * Return: 0, or what @fn returned.
+ */
+int iommufd_shadow_test_pages(struct iommufd_hw_pagetable *hwpt, u64 iova,
+			      u64 length,
+			      int (*fn)(void *arg, u64 iova, int prot),
+			      void *arg)
 {
-	u64 iova = cmd->shadow_check.iova, length = cmd->shadow_check.length;
-	unsigned long uptr = cmd->shadow_check.uptr;
-	u32 want_prot = IOMMU_READ;
+	struct iommufd_hwpt_shadow *shadow = to_shadow(hwpt);
 	int rc = 0;
 
-	if (cmd->shadow_check.flags & ~MOCK_SHADOW_CHECK_READONLY ||
-	    cmd->shadow_check.__reserved)
-		return -EOPNOTSUPP;
-	if (!IS_ALIGNED(iova | length | uptr, SHADOW_ALIGN))
-		return -EINVAL;
-	if (!(cmd->shadow_check.flags & MOCK_SHADOW_CHECK_READONLY))
-		want_prot |= IOMMU_WRITE;
-
 	mutex_lock(&shadow->lock);
-	for (; length; length -= SHADOW_ALIGN, iova += SHADOW_ALIGN) {
-		struct iommu_domain *domain = shadow->common.domain;
-		/* Both halves: the mock's IO page is 2 KiB */
-		phys_addr_t phys = iommufd_test_domain_phys(domain, iova);
-		phys_addr_t phys2 = iommufd_test_domain_phys(domain,
-							     iova + SZ_2K);
-		struct page *page;
-
-		if (!uptr) {
-			if (phys || phys2 ||
-			    shadow_lookup_prot(shadow, iova) >= 0) {
-				rc = -EEXIST;
-				break;
-			}
-			continue;
-		}
-		if (get_user_pages_fast(uptr, 1, 0, &page) != 1) {
-			rc = -EFAULT;
-			break;
-		}
-		if (phys != page_to_phys(page) ||
-		    phys2 != page_to_phys(page) + SZ_2K ||
-		    shadow_lookup_prot(shadow, iova) != want_prot)
-			rc = -EINVAL;
-		put_page(page);
-		if (rc)
-			break;
-		uptr += SHADOW_ALIGN;
-	}
+	for (; length && !rc; length -= SHADOW_ALIGN, iova += SHADOW_ALIGN)
+		rc = fn(arg, iova, shadow_lookup_prot(shadow, iova));
 	mutex_unlock(&shadow->lock);
-	return rc;
-}
-
-static int shadow_test_stats(struct iommufd_ucmd *ucmd,
-			     struct iommufd_hwpt_shadow *shadow,
-			     struct iommu_test_cmd *cmd)
-{
-	struct iommu_test_shadow_stats stats;
-
-	BUILD_BUG_ON(sizeof(stats) != sizeof(shadow->stats));
-	mutex_lock(&shadow->lock);
-	shadow->stats.records = shadow->nr_records;
-	memcpy(&stats, &shadow->stats, sizeof(stats));
-	mutex_unlock(&shadow->lock);
-	if (copy_to_user(u64_to_user_ptr(cmd->shadow_stats.uptr), &stats,
-			 min_t(size_t, sizeof(stats),
-			       cmd->shadow_stats.length)))
-		return -EFAULT;
-	return 0;
-}
-
-static int shadow_test_kvm_refresh(struct iommufd_ucmd *ucmd,
-				   struct iommu_test_cmd *cmd)
-{
-	struct iommufd_device *idev;
-	struct kvm *kvm = NULL;
-	struct file *file;
-	int rc;
-
-	file = fget(cmd->shadow_refresh.kvm_fd);
-	if (!file)
-		return -EBADF;
-	/* Only used as an identity to compare with; never dereferenced */
-	kvm = file->private_data;
-	idev = iommufd_get_device(ucmd, cmd->shadow_refresh.dev_id);
-	if (IS_ERR(idev)) {
-		rc = PTR_ERR(idev);
-		goto out_fput;
-	}
-	rc = iommufd_shadow_kvm_refresh(kvm, idev->dev,
-					cmd->shadow_refresh.iova,
-					cmd->shadow_refresh.length);
-	iommufd_put_object(ucmd->ictx, &idev->obj);
-out_fput:
-	fput(file);
-	return rc;
-}
-
-/*
- * The floor for benchmarks: map the pages the shadow maps over a range
- * into a fresh paging domain of the device's driver, from host addresses
- * already known (no walk, no stage-2 lookup), coalesced as the engine
- * coalesces (large leaves included), then unmap them with one flush;
- * report the times.
- */
-static int shadow_test_floor(struct iommufd_ucmd *ucmd,
-			     struct iommufd_hwpt_shadow *shadow,
-			     struct iommu_test_cmd *cmd)
-{
-	u64 iova = cmd->shadow_floor.iova, len = cmd->shadow_floor.length;
-	struct iommu_iotlb_gather gather;
-	struct iommufd_device *idev;
-	struct iommu_domain *domain;
-	unsigned long i, npages;
-	phys_addr_t *phys;
-	u64 t0, t1, t2, calls = 0;
-	int rc = 0;
-
-	if (cmd->shadow_floor.__reserved)
-		return -EOPNOTSUPP;
-	if (!len || !IS_ALIGNED(iova | len, SHADOW_ALIGN) ||
-	    len > SZ_1G)
-		return -EINVAL;
-	npages = len / SHADOW_ALIGN;
-	phys = kvcalloc(npages, sizeof(*phys), GFP_KERNEL_ACCOUNT);
-	if (!phys)
-		return -ENOMEM;
-	mutex_lock(&shadow->lock);
-	for (i = 0; i != npages; i++)
-		phys[i] = iommufd_test_domain_phys(shadow->common.domain,
-						   iova + i * SHADOW_ALIGN);
-	mutex_unlock(&shadow->lock);
-	for (i = 0; i != npages; i++)
-		if (!phys[i])
-			rc = -ENOENT;
-	if (rc)
-		goto out_free;
-
-	idev = iommufd_get_device(ucmd, cmd->shadow_floor.dev_id);
-	if (IS_ERR(idev)) {
-		rc = PTR_ERR(idev);
-		goto out_free;
-	}
-	domain = iommu_paging_domain_alloc(idev->dev);
-	iommufd_put_object(ucmd->ictx, &idev->obj);
-	if (IS_ERR(domain)) {
-		rc = PTR_ERR(domain);
-		goto out_free;
-	}
-
-	t0 = ktime_get_ns();
-	for (i = 0; i != npages && !rc;) {
-		u64 max = shadow_map_max_len(domain, iova + i * SHADOW_ALIGN);
-		unsigned long n = 1;
-
-		while (i + n != npages &&
-		       phys[i + n] == phys[i] + n * SHADOW_ALIGN &&
-		       (n + 1) * SHADOW_ALIGN <= max)
-			n++;
-		rc = iommu_map(domain, iova + i * SHADOW_ALIGN, phys[i],
-			       n * SHADOW_ALIGN, IOMMU_READ | IOMMU_WRITE,
-			       GFP_KERNEL_ACCOUNT);
-		calls++;
-		i += n;
-	}
-	t1 = ktime_get_ns();
-	iommu_iotlb_gather_init(&gather);
-	iommu_unmap_fast(domain, iova, i * SHADOW_ALIGN, &gather);
-	iommu_iotlb_sync(domain, &gather);
-	t2 = ktime_get_ns();
-	iommu_domain_free(domain);
-	cmd->shadow_floor.out_map_ns = t1 - t0;
-	cmd->shadow_floor.out_unmap_ns = t2 - t1;
-	cmd->shadow_floor.out_map_calls = calls;
-	if (!rc)
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_free:
-	kvfree(phys);
 	return rc;
 }
 
 /**
- * iommufd_shadow_test() - Test ops of shadow nesting (IOMMU_TEST_CMD)
- * @ucmd: The ioctl
- * @cmd: Its struct iommu_test_cmd
- *
- * Return: 0 or an errno.
+ * iommufd_shadow_test_stats() - A shadow's counters
+ * @hwpt: A shadow hwpt (IOMMUFD_OBJ_HWPT_SHADOW)
+ * @stats: Filled with its counters (IOMMU_TEST_OP_SHADOW_STATS)
  */
-int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+void iommufd_shadow_test_stats(struct iommufd_hw_pagetable *hwpt,
+			       struct iommu_test_shadow_stats *stats)
 {
-	struct iommufd_hwpt_shadow *shadow;
-	int rc;
+	struct iommufd_hwpt_shadow *shadow = to_shadow(hwpt);
 
-	if (cmd->op == IOMMU_TEST_OP_SHADOW_KVM_REFRESH)
-		return shadow_test_kvm_refresh(ucmd, cmd);
-
-	shadow = shadow_test_get(ucmd, cmd->id);
-	if (IS_ERR(shadow))
-		return PTR_ERR(shadow);
-	switch (cmd->op) {
-	case IOMMU_TEST_OP_SHADOW_CHECK:
-		rc = shadow_test_check(ucmd, shadow, cmd);
-		break;
-	case IOMMU_TEST_OP_SHADOW_STATS:
-		rc = shadow_test_stats(ucmd, shadow, cmd);
-		break;
-	case IOMMU_TEST_OP_SHADOW_FLOOR:
-		rc = shadow_test_floor(ucmd, shadow, cmd);
-		break;
-	default:
-		rc = -EOPNOTSUPP;
-	}
-	iommufd_put_object(ucmd->ictx, &shadow->common.obj);
-	return rc;
+	BUILD_BUG_ON(sizeof(*stats) != sizeof(shadow->stats));
+	mutex_lock(&shadow->lock);
+	shadow->stats.records = shadow->nr_records;
+	memcpy(stats, &shadow->stats, sizeof(*stats));
+	mutex_unlock(&shadow->lock);
 }
 #endif

@@ -21,6 +21,9 @@
  * write (never with shadow->lock held) and read under it held for read.
  * The sync engine never takes domains_rwsem, so a zap waiting for
  * shadow->lock under domains_rwsem cannot deadlock with a sync.
+ *
+ * This header is private to the shadow files (shadow*.c); the hooks the
+ * rest of iommufd calls are declared in iommufd_private.h.
  */
 #ifndef __IOMMUFD_SHADOW_H
 #define __IOMMUFD_SHADOW_H
@@ -32,18 +35,8 @@
 struct device;
 struct io_pagetable;
 struct iommufd_ctx;
-struct iommufd_device;
-struct iommufd_group;
 struct iommufd_hw_pagetable;
 struct iommufd_hwpt_paging;
-struct iommufd_ucmd;
-struct iommu_test_cmd;
-struct iommu_domain;
-struct iommu_user_data;
-struct iommu_user_data_array;
-struct iommufd_object;
-struct iommu_hwpt_get_dirty_bitmap;
-struct iova_bitmap;
 struct kvm;
 struct shadow_s1_format;
 
@@ -195,74 +188,8 @@ struct iommufd_hwpt_shadow {
 	struct list_head kvm_item;
 };
 
-#if IS_ENABLED(CONFIG_IOMMUFD_SHADOW)
-int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
-			      struct iommufd_device *idev,
-			      const struct iommu_user_data *user_data);
-int iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
-				   struct iommu_user_data_array *array);
-void iommufd_hwpt_shadow_destroy(struct iommufd_object *obj);
-void iommufd_hwpt_shadow_abort(struct iommufd_object *obj);
-int iommufd_shadow_resv_add(struct iommufd_hw_pagetable *hwpt,
-			    struct iommufd_group *igroup, struct device *dev);
-void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
-			     struct iommufd_group *igroup, struct device *dev);
-void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
-			       unsigned long last);
-void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id);
-int iommufd_shadow_test(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd);
-phys_addr_t iommufd_test_domain_phys(struct iommu_domain *domain,
-				     unsigned long iova);
-void iommufd_test_domain_is_shadow(struct iommu_domain *domain);
-#else
-static inline int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
-					    struct iommufd_device *idev,
-					    const struct iommu_user_data *user_data)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int
-iommufd_hwpt_shadow_invalidate(struct iommufd_ucmd *ucmd,
-			       struct iommu_user_data_array *array)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int iommufd_shadow_test(struct iommufd_ucmd *ucmd,
-				      struct iommu_test_cmd *cmd)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int iommufd_shadow_resv_add(struct iommufd_hw_pagetable *hwpt,
-					  struct iommufd_group *igroup,
-					  struct device *dev)
-{
-	return 0;
-}
-
-static inline void iommufd_shadow_resv_del(struct iommufd_hw_pagetable *hwpt,
-					   struct iommufd_group *igroup,
-					   struct device *dev)
-{
-}
-
-static inline void iommufd_shadow_zap_parent(struct io_pagetable *iopt,
-					     unsigned long first,
-					     unsigned long last)
-{
-}
-
-static inline void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx,
-					       u32 id)
-{
-}
-#endif
-
 /* Sync engine (shadow_sync.c) */
 extern unsigned long iommufd_shadow_max_records;
-u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova);
 int shadow_init_records(struct iommufd_hwpt_shadow *shadow);
 int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
 void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
@@ -284,43 +211,5 @@ void shadow_dirty_harvest(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 oa,
 void shadow_dirty_harvest_iova(struct iommufd_hwpt_shadow *shadow, u64 first,
 			       u64 last);
 int iommufd_shadow_dirty_link(struct iommufd_hwpt_shadow *shadow);
-#if IS_ENABLED(CONFIG_IOMMUFD_SHADOW)
-int iommufd_shadow_set_dirty_tracking(struct iommufd_hwpt_paging *parent,
-				      bool enable);
-struct iova_bitmap *
-iommufd_shadow_dirty_prepare(struct iommufd_hwpt_paging *parent,
-			     struct iommu_hwpt_get_dirty_bitmap *cmd);
-void iommufd_shadow_dirty_read(struct iommufd_hwpt_paging *parent,
-			       struct iommu_hwpt_get_dirty_bitmap *cmd,
-			       struct iova_bitmap *bitmap, int rc);
-void iommufd_shadow_parent_destroy(struct iommufd_hwpt_paging *parent);
-#else
-static inline int
-iommufd_shadow_set_dirty_tracking(struct iommufd_hwpt_paging *parent,
-				  bool enable)
-{
-	return iopt_set_dirty_tracking(&parent->ioas->iopt,
-				       parent->common.domain, enable);
-}
-
-static inline struct iova_bitmap *
-iommufd_shadow_dirty_prepare(struct iommufd_hwpt_paging *parent,
-			     struct iommu_hwpt_get_dirty_bitmap *cmd)
-{
-	return NULL;
-}
-
-static inline void
-iommufd_shadow_dirty_read(struct iommufd_hwpt_paging *parent,
-			  struct iommu_hwpt_get_dirty_bitmap *cmd,
-			  struct iova_bitmap *bitmap, int rc)
-{
-}
-
-static inline void
-iommufd_shadow_parent_destroy(struct iommufd_hwpt_paging *parent)
-{
-}
-#endif
 
 #endif

@@ -53,6 +53,7 @@
 /* A header library: this program uses part of it */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "shadow_lib.h"
+#include "shadow_test_utils.h"
 #include "../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define PG		0x1000ULL
@@ -237,56 +238,26 @@ static long long slab_find(const struct slabsnap *s, const char *name,
 /* iommufd                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The test ops (shadow_test_utils.h) on the shadow of @b; 0 or -errno */
 static int shadow_stats(struct bench *b, struct iommu_test_shadow_stats *st)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_STATS,
-		.id = b->shadow_id,
-		.shadow_stats = {
-			.uptr = (uintptr_t)st,
-			.length = sizeof(*st),
-		},
-	};
-
-	return shadow_ioctl(b->fd, IOMMU_TEST_CMD, &cmd);
+	return _test_cmd_shadow_stats(b->fd, b->shadow_id, st) ? -errno : 0;
 }
 
 static int shadow_floor(struct bench *b, uint64_t iova, uint64_t len,
 			uint64_t *map_ns, uint64_t *unmap_ns, uint64_t *calls)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_FLOOR,
-		.id = b->shadow_id,
-		.shadow_floor = {
-			.dev_id = b->dev_id,
-			.iova = iova,
-			.length = len,
-		},
-	};
-	int ret = shadow_ioctl(b->fd, IOMMU_TEST_CMD, &cmd);
-
-	if (!ret) {
-		*map_ns = cmd.shadow_floor.out_map_ns;
-		*unmap_ns = cmd.shadow_floor.out_unmap_ns;
-		*calls = cmd.shadow_floor.out_map_calls;
-	}
-	return ret;
+	if (_test_cmd_shadow_floor(b->fd, b->shadow_id, b->dev_id, iova, len,
+				   map_ns, unmap_ns, calls))
+		return -errno;
+	return 0;
 }
 
 /* What the shadow maps at one page: the host page at @uptr */
 static int shadow_check(struct bench *b, uint64_t iova, void *uptr)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_CHECK,
-		.id = b->shadow_id,
-		.shadow_check = { .iova = iova, .length = PG,
-				  .uptr = (uintptr_t)uptr },
-	};
-
-	return shadow_ioctl(b->fd, IOMMU_TEST_CMD, &cmd);
+	return _test_cmd_shadow_check(b->fd, b->shadow_id, iova, PG, uptr,
+				      0) ? -errno : 0;
 }
 
 static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev,

@@ -40,27 +40,13 @@
 #define S1_RO		0x900000ULL	/* -> page 7, read-only */
 #define S1_GONE		0xa00000ULL	/* -> page 63 */
 
+#include "narrate.h"
+
 static int iommufd = -1, kmsg = -1;
 static struct vfio_pci_dev dev = { .fd = -1 };
 static char rid[16];
-static uint8_t *ram;		/* guest RAM as the host sees it */
-static uint8_t *before;		/* guest RAM before a step */
 static struct s390_tables tbl;
 static uint32_t ioas_id, parent_id, shadow_id;
-static bool quiet;
-static unsigned int steps, good;
-
-/* shadow_lib's narration: what each ioctl did, indented under the step */
-static void lib_log(void *priv, const char *msg)
-{
-	if (!quiet)
-		printf("     | %s\n", msg);
-}
-
-static uint8_t *page(unsigned int pg)
-{
-	return ram + pg * PAGE;
-}
 
 /* "GPA 0x1005000: 48 65 6c 6c ... |Hello...|" */
 static void show(const char *what, unsigned int pg, size_t off)
@@ -76,40 +62,6 @@ static void show(const char *what, unsigned int pg, size_t off)
 	asc[16] = 0;
 	printf("   %-6s GPA 0x%llx: %s|%s|\n", what,
 	       (unsigned long long)GPA(pg) + off, hex, asc);
-}
-
-/* The one page of guest RAM that changed in this step; -1 none, -2 several */
-static int changed_page(void)
-{
-	unsigned int pg;
-	int found = -1;
-
-	for (pg = 0; pg < G_PAGES; pg++) {
-		if (!memcmp(page(pg), before + pg * PAGE, PAGE))
-			continue;
-		if (found >= 0)
-			return -2;
-		found = pg;
-	}
-	return found;
-}
-
-static void step(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("\nStep %u: ", ++steps);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	memcpy(before, ram, G_SIZE);
-}
-
-static void verdict(bool ok, const char *why)
-{
-	good += ok;
-	printf("   => %s: %s\n", ok ? "as expected" : "UNEXPECTED", why);
 }
 
 /* Put @msg in page 1 and let the edu read it into its buffer (via S1_IN) */
@@ -140,17 +92,10 @@ static bool expect_fault(bool to_ram, uint64_t iova, uint32_t len)
 		return false;
 	}
 	printf("   kernel log: %s\n", line);
-	pg = changed_page();
+	pg = changed_page(-1);
 	if (pg != -1)
 		printf("   guest RAM CHANGED (page %d)\n", pg);
 	return pg == -1;
-}
-
-/* Say which setup call failed and why; returns -1 */
-static int fail(const char *what, int ret)
-{
-	printf("   %s failed: %s\n", what, strerror(ret < 0 ? -ret : ret));
-	return -1;
 }
 
 static int setup(bool auto_parent)
@@ -267,7 +212,7 @@ int main(int argc, char **argv)
 	static const char ro_msg[] = "read-only guest data (page 7)";
 	bool auto_parent = argc > 1 && !strcmp(argv[1], "-a");
 	uint64_t unmapped;
-	int ok;
+	int ok, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("iommufd shadow nesting demo: s390 guest DMA tables on Intel VT-d\n");
@@ -282,7 +227,7 @@ int main(int argc, char **argv)
 	show("before", 5, 0);
 	ok &= !edu_dma_to_ram(dev.bar0, 0, S1_DATA, sizeof(msg1));
 	show("after", 5, 0);
-	ok &= !memcmp(page(5), msg1, sizeof(msg1)) && changed_page() == 5;
+	ok &= !memcmp(page(5), msg1, sizeof(msg1)) && changed_page(-1) == 5;
 	verdict(ok, "the bytes landed in GPA page 0x1005000, as the tables say, and nowhere else");
 
 	step("the guest points IOVA 0x800000 at GPA 0x1006000 and refreshes");
@@ -293,7 +238,7 @@ int main(int argc, char **argv)
 	ok &= !edu_dma_to_ram(dev.bar0, 0, S1_DATA, sizeof(msg2));
 	show("after", 6, 0);
 	show("old", 5, 0);
-	ok &= !memcmp(page(6), msg2, sizeof(msg2)) && changed_page() == 6;
+	ok &= !memcmp(page(6), msg2, sizeof(msg2)) && changed_page(-1) == 6;
 	verdict(ok, "the DMA followed the new mapping; the old page kept its bytes");
 
 	step("the guest marks IOVA 0x800000 invalid and refreshes; the device writes there anyway");
@@ -316,7 +261,7 @@ int main(int argc, char **argv)
 	ok = !edu_dma_from_ram(dev.bar0, S1_RO, 0, sizeof(ro_msg));
 	ok &= !edu_dma_to_ram(dev.bar0, 0, S1_COPY, sizeof(ro_msg));
 	show("copy", 3, 0);
-	ok &= !memcmp(page(3), ro_msg, sizeof(ro_msg)) && changed_page() == 3;
+	ok &= !memcmp(page(3), ro_msg, sizeof(ro_msg)) && changed_page(-1) == 3;
 	verdict(ok, "reads through a read-only mapping work (GPA page 7 -> page 3)");
 
 	step("the VMM unmaps GPA 0x103f000 (behind IOVA 0xa00000) from the IOAS");
@@ -329,9 +274,9 @@ int main(int argc, char **argv)
 	show("old", PG_GONE, 0);
 	verdict(ok, "the shadow entry went with the IOAS mapping; the old page kept its sentinel");
 
-	printf("\nSummary: %u of %u steps behaved as expected\n", good, steps);
+	ret = summary();
 	vfio_pci_close(&dev);
 	close(kmsg);
 	close(iommufd);
-	return good == steps ? 0 : 1;
+	return ret;
 }

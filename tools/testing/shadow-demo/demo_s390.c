@@ -53,31 +53,17 @@
 #define USED_WAIT_MS	2000
 #define EVENT_WAIT_MS	3000
 
+#include "narrate.h"
+
 static int iommufd = -1, kmsg = -1, errfd = -1;
 static struct vfio_pci_dev dev = { .fd = -1 };
 static struct vio vio;
 static char bdf[32];
-static uint8_t *ram;		/* guest RAM as the host sees it */
-static uint8_t *before;		/* guest RAM before a step */
 static struct s390_tables tbl;
 static uint64_t gpa_base, ap_start;
 static uint32_t ioas_id, shadow_id;
 static struct zpci_iommu_stats stats;	/* last reading */
 static bool have_stats;
-static bool quiet;
-static unsigned int steps, good;
-
-/* shadow_lib's narration: what each ioctl did, indented under the step */
-static void lib_log(void *priv, const char *msg)
-{
-	if (!quiet)
-		printf("     | %s\n", msg);
-}
-
-static uint8_t *page(unsigned int pg)
-{
-	return ram + pg * PAGE;
-}
 
 static uint64_t gpa(unsigned int pg)
 {
@@ -101,62 +87,6 @@ static void show(const char *what, unsigned int pg, size_t off)
 			      p[i]);
 	printf("   %-6s GPA 0x%llx: %s\n", what,
 	       (unsigned long long)gpa(pg) + off, hex);
-}
-
-/*
- * The one page of guest RAM that changed in this step, not counting the
- * used ring (the device's to write); -1 none, -2 several.
- */
-static int changed_page(void)
-{
-	unsigned int pg;
-	int found = -1;
-
-	for (pg = 0; pg < G_PAGES; pg++) {
-		if (pg == PG_USED ||
-		    !memcmp(page(pg), before + pg * PAGE, PAGE))
-			continue;
-		if (found >= 0)
-			return -2;
-		found = pg;
-	}
-	return found;
-}
-
-static void step(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("\nStep %u: ", ++steps);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	memcpy(before, ram, G_SIZE);
-}
-
-static void say(const char *who, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("   %s: ", who);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static void verdict(bool ok, const char *why)
-{
-	good += ok;
-	printf("   => %s: %s\n", ok ? "as expected" : "UNEXPECTED", why);
-}
-
-/* Say which call failed and why; returns -1 */
-static int fail(const char *what, int ret)
-{
-	printf("   %s failed: %s\n", what, strerror(ret < 0 ? -ret : ret));
-	return -1;
 }
 
 /*
@@ -258,7 +188,8 @@ static bool refused(uint64_t off)
 		say("kernel", "%s", o.event);
 	for (i = 0; i < o.nr_more; i++)
 		say("kernel", "%s", o.more[i]);
-	pg = changed_page();
+	/* The used ring is the device's to write */
+	pg = changed_page(PG_USED);
 	if (pg != -1)
 		say("memory", "guest RAM CHANGED (page %d)", pg);
 	else
@@ -487,7 +418,7 @@ static void step_dma(void)
 		say("driver", "no used element: %s", strerror(-ret));
 	else
 		say("driver", "used element: %d bytes written", ret);
-	ok = ret == DMA_LEN && changed_page() == PG_DATA &&
+	ok = ret == DMA_LEN && changed_page(PG_USED) == PG_DATA &&
 	     page(PG_DATA)[0x100] != FILL;
 	verdict(ok, "the random bytes landed in the GPA page the stage-1 names, and nowhere else");
 }
@@ -573,7 +504,7 @@ static void step_rpcits(void)
 	say("device", "a DMA through the last new entry (IOVA 0x%llx): %s",
 	    (unsigned long long)s1(last),
 	    ret == DMA_LEN ? "landed in its page" : "FAILED");
-	ok &= ret == DMA_LEN && changed_page() == 14 + SCAT_N - 1;
+	ok &= ret == DMA_LEN && changed_page(PG_USED) == 14 + SCAT_N - 1;
 	if (ret != DMA_LEN)
 		function_recover();
 
@@ -598,6 +529,8 @@ static void step_rpcits(void)
 
 int main(void)
 {
+	int ret;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("iommufd shadow nesting demo: s390 guest DMA tables on the s390-iommu driver (zPCI)\n");
 	shadow_lib_set_log(lib_log, NULL);
@@ -613,9 +546,9 @@ int main(void)
 		step_rpcits();
 	}
 
-	printf("\nSummary: %u of %u steps behaved as expected\n", good, steps);
+	ret = summary();
 	function_down();
 	close(kmsg);
 	close(iommufd);
-	return good == steps ? 0 : 1;
+	return ret;
 }

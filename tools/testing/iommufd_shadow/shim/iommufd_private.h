@@ -46,8 +46,21 @@ struct iommufd_hwpt_paging {
 	struct iommufd_shadow_dirty *shadow_dirty;
 };
 
-/* Provided by the test that links shadow_dirty.c */
+/* The hooks of shadow_dirty.c, declared as the real header does */
 struct iommu_hwpt_get_dirty_bitmap;
+struct iova_bitmap;
+int iommufd_shadow_set_dirty_tracking(struct iommufd_hwpt_paging *parent,
+				      bool enable);
+struct iova_bitmap *
+iommufd_shadow_dirty_prepare(struct iommufd_hwpt_paging *parent,
+			     struct iommu_hwpt_get_dirty_bitmap *cmd);
+void iommufd_shadow_dirty_read(struct iommufd_hwpt_paging *parent,
+			       struct iommu_hwpt_get_dirty_bitmap *cmd,
+			       struct iova_bitmap *bitmap, int rc);
+void iommufd_shadow_parent_destroy(struct iommufd_hwpt_paging *parent);
+u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova);
+
+/* Provided by the test that links shadow_dirty.c */
 int iommufd_check_iova_range(struct io_pagetable *iopt,
 			     struct iommu_hwpt_get_dirty_bitmap *bitmap);
 int iopt_set_dirty_tracking(struct io_pagetable *iopt,

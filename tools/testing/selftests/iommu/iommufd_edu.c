@@ -15,6 +15,7 @@
  */
 #include "kselftest_harness.h"
 #include "shadow_lib.h"
+#include "shadow_test_utils.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define PAGE		0x1000UL
@@ -1046,24 +1047,6 @@ TEST(s390_tables)
 }
 
 /*
- * What the shadow domain really translates at one IOVA page, through the
- * test op (it reads any driver's domain): the host page behind @uptr, or
- * nothing when @uptr is NULL. Returns 0 or errno.
- */
-static int shadow_maps(int fd, uint32_t hwpt_id, uint64_t iova, void *uptr)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_CHECK,
-		.id = hwpt_id,
-		.shadow_check = { .iova = iova, .length = PAGE,
-				  .uptr = (uintptr_t)uptr },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
-}
-
-/*
  * I5: the device's reserved IOVA (VT-d's MSI window 0xfee00000-0xfeefffff)
  * is never mapped through the shadow while the device is attached, even
  * when the guest's stage-1 maps it; it comes back after the device leaves.
@@ -1081,53 +1064,28 @@ TEST_F(edu_shadow, reserved_msi_window_not_mapped)
 					  IOMMU_SHADOW_FORMAT_S390, self->iota,
 					  AP_START, 0xffffffffULL, &shadow2));
 	/* No device attached yet: the stage-1 says it, the shadow maps it */
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, gpage(self, 2)));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2, msi, PAGE,
+					    gpage(self, 2), 0));
 
 	pt_id = shadow2;
 	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, NULL));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi + 0xff000, NULL));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, below,
-				 gpage(self, 2)));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2, msi, PAGE,
+					    NULL, 0));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2,
+					    msi + 0xff000, PAGE, NULL, 0));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2, below, PAGE,
+					    gpage(self, 2), 0));
 	/* A refresh does not bring it back */
 	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, shadow2, 0, 0));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, NULL));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2, msi, PAGE,
+					    NULL, 0));
 
 	/* The device leaves: the stage-1's mapping is synced in again */
 	pt_id = self->shadow_id;
 	ASSERT_EQ(0, vfio_attach_pt(&self->dev, &pt_id));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, shadow2, msi, gpage(self, 2)));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, shadow2, msi, PAGE,
+					    gpage(self, 2), 0));
 	ASSERT_EQ(0, iommufd_destroy(self->iommufd, shadow2));
-}
-
-/* Shadow counters through the test op */
-static int shadow_counters(int fd, uint32_t hwpt_id,
-			   struct iommu_test_shadow_stats *st)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_STATS,
-		.id = hwpt_id,
-		.shadow_stats = { .uptr = (uintptr_t)st,
-				  .length = sizeof(*st) },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
-}
-
-/* What the shadow translates over [iova, iova + len): the host pages at @uptr */
-static int shadow_maps_range(int fd, uint32_t hwpt_id, uint64_t iova,
-			     uint64_t len, void *uptr)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_CHECK,
-		.id = hwpt_id,
-		.shadow_check = { .iova = iova, .length = len,
-				  .uptr = (uintptr_t)uptr },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
 }
 
 #define S1_BIG		0x2000000ULL	/* 2 MiB aligned, below the DMA mask */
@@ -1158,29 +1116,34 @@ TEST_F(edu_shadow, large_leaf_broken_exactly)
 	ASSERT_EQ(0, s390_tbl_map_range(&self->t, S1_BIG, GPA_HUGE + SZ_2M_,
 					SZ_2M_, false));
 	memcpy(self->expect, self->ram, G_SIZE);	/* the table pages */
-	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st0));
+	ASSERT_EQ(0, _test_cmd_shadow_stats(self->iommufd, self->shadow_id,
+					    &st0));
 	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
 					       S1_BIG, SZ_2M_));
-	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st1));
+	ASSERT_EQ(0, _test_cmd_shadow_stats(self->iommufd, self->shadow_id,
+					    &st1));
 	EXPECT_EQ(1, st1.map_calls - st0.map_calls);
 	EXPECT_EQ(512, st1.pages_mapped - st0.pages_mapped);
-	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
-				       SZ_2M_, blk));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, self->shadow_id,
+					    S1_BIG, SZ_2M_, blk, 0));
 
 	/* Page 5 of the block now points at guest page 2 */
 	ASSERT_EQ(0, s390_tbl_map(&self->t, S1_BIG + 5 * PAGE, GPA(2), false));
 	memcpy(self->expect, self->ram, G_SIZE);
 	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
 					       S1_BIG + 5 * PAGE, PAGE));
-	ASSERT_EQ(0, shadow_counters(self->iommufd, self->shadow_id, &st0));
+	ASSERT_EQ(0, _test_cmd_shadow_stats(self->iommufd, self->shadow_id,
+					    &st0));
 	EXPECT_EQ(2, st0.leaf_breaks - st1.leaf_breaks);
-	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
-				       5 * PAGE, blk));
-	ASSERT_EQ(0, shadow_maps(self->iommufd, self->shadow_id,
-				 S1_BIG + 5 * PAGE, gpage(self, 2)));
-	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id,
-				       S1_BIG + 6 * PAGE, SZ_2M_ - 6 * PAGE,
-				       blk + 6 * PAGE));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, self->shadow_id,
+					    S1_BIG, 5 * PAGE, blk, 0));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, self->shadow_id,
+					    S1_BIG + 5 * PAGE, PAGE,
+					    gpage(self, 2), 0));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, self->shadow_id,
+					    S1_BIG + 6 * PAGE,
+					    SZ_2M_ - 6 * PAGE, blk + 6 * PAGE,
+					    0));
 
 	/* The device sees the same: an unchanged page, and the new one */
 	ASSERT_EQ(0, shadow_load(self, 256, 21));
@@ -1198,8 +1161,8 @@ TEST_F(edu_shadow, large_leaf_broken_exactly)
 		ASSERT_EQ(0, s390_tbl_unmap(&self->t, S1_BIG + i * PAGE));
 	ASSERT_EQ(0, iommufd_shadow_invalidate(self->iommufd, self->shadow_id,
 					       S1_BIG, SZ_2M_));
-	ASSERT_EQ(0, shadow_maps_range(self->iommufd, self->shadow_id, S1_BIG,
-				       SZ_2M_, NULL));
+	ASSERT_EQ(0, _test_cmd_shadow_check(self->iommufd, self->shadow_id,
+					    S1_BIG, SZ_2M_, NULL, 0));
 	ASSERT_EQ(0, iommufd_ioas_unmap(self->iommufd, self->ioas_id, GPA_HUGE,
 					2 * SZ_2M_, NULL));
 	munmap(huge, 2 * SZ_2M_);

@@ -17,6 +17,7 @@
 
 #include "iommufd_utils.h"
 #include "shadow_lib.h"
+#include "shadow_test_utils.h"
 
 #define PG		0x1000UL
 #ifndef __aligned
@@ -89,48 +90,11 @@ static int shadow_inv(int fd, __u32 hwpt_id, uint64_t iova, uint64_t len)
 	return _shadow_inv(fd, hwpt_id, &inv, &num) ? errno : 0;
 }
 
-/*
- * What the shadow translates at [iova, iova + len): the user pages at
- * uptr (NULL: nothing), read-only or not. Returns 0 or errno.
- */
-static int shadow_check(int fd, __u32 hwpt_id, uint64_t iova, uint64_t len,
-			void *uptr, bool ro)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_CHECK,
-		.id = hwpt_id,
-		.shadow_check = {
-			.iova = iova,
-			.length = len,
-			.uptr = (uintptr_t)uptr,
-			.flags = ro ? MOCK_SHADOW_CHECK_READONLY : 0,
-		},
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
-}
-
-static int shadow_stats(int fd, __u32 hwpt_id,
-			struct iommu_test_shadow_stats *stats)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_STATS,
-		.id = hwpt_id,
-		.shadow_stats = {
-			.uptr = (uintptr_t)stats,
-			.length = sizeof(*stats),
-		},
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
-}
-
+#define RO(ro)	((ro) ? MOCK_SHADOW_CHECK_READONLY : 0)
 #define check_mapped(hwpt, iova, len, gpa, ro) \
-	ASSERT_EQ(0, shadow_check(self->fd, hwpt, iova, len, gva(gpa), ro))
+	test_cmd_shadow_check(hwpt, iova, len, gva(gpa), RO(ro))
 #define check_unmapped(hwpt, iova, len) \
-	ASSERT_EQ(0, shadow_check(self->fd, hwpt, iova, len, NULL, false))
+	test_cmd_shadow_check(hwpt, iova, len, NULL, 0)
 
 FIXTURE(shadow)
 {
@@ -311,7 +275,7 @@ TEST_F(shadow, map_check_and_invalidate)
 	 * One flush for that invalidation, which unmapped, and one sync of
 	 * the new mappings (alloc mapped too: two), however many map calls
 	 */
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	ASSERT_EQ(2, st.syncs);
 	ASSERT_EQ(1, st.flushes);
 	ASSERT_EQ(2, st.map_syncs);
@@ -319,7 +283,7 @@ TEST_F(shadow, map_check_and_invalidate)
 
 	/* An invalidation that changes nothing unmaps and maps nothing */
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 64 * PG));
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st2));
+	test_cmd_shadow_stats(id, &st2);
 	ASSERT_EQ(st.map_calls, st2.map_calls);
 	ASSERT_EQ(st.unmap_calls, st2.unmap_calls);
 	ASSERT_EQ(st.flushes, st2.flushes);
@@ -352,12 +316,12 @@ TEST_F(shadow, contiguous_runs_coalesce)
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + 129 * PG, DATA_GPA + 2 * PG,
 				  false));
 	shadow_alloc(self->ioas_id, &id);
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	ASSERT_EQ(3, st.map_calls);
 	ASSERT_EQ(66, st.pages_mapped);
 	ASSERT_EQ(0, st.flushes);
 	ASSERT_EQ(1, st.map_syncs);
-	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 64 * PG, huge, false));
+	test_cmd_shadow_check(id, IOVA, 64 * PG, huge, 0);
 	check_mapped(id, IOVA + 128 * PG, PG, DATA_GPA, false);
 	check_mapped(id, IOVA + 129 * PG, PG, DATA_GPA + 2 * PG, false);
 	test_ioctl_destroy(id);
@@ -696,7 +660,7 @@ TEST_F(shadow, fault_resource)
 	ASSERT_EQ(1, fscanf(f, "%lu", &old));
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
 	shadow_alloc(self->ioas_id, &id);
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	/* Room for 8 more records; 32 scattered pages need 32 */
 	for (i = 0; i < 32; i++)
 		ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + (2 * i + 2) * PG,
@@ -781,7 +745,7 @@ TEST_F(shadow, fc_frame)
 	shadow_alloc(self->ioas_id, &id);
 	check_mapped(id, IOVA, 1UL << 20, DATA_GPA, false);
 	check_unmapped(id, IOVA + (1UL << 20), PG);
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	EXPECT_EQ(256, st.pages_mapped);
 	/* Read-only */
 	*ste = htobe64(DATA_GPA | 0x400 | S390_TE_PROTECTED);
@@ -825,11 +789,11 @@ TEST_F(shadow, permissions)
 
 	shadow_alloc(self->ioas_id, &id);
 	check_mapped(id, IOVA, PG, DATA_GPA, true);
-	EXPECT_EQ(EINVAL, shadow_check(self->fd, id, IOVA, PG, gva(DATA_GPA),
-				       false));
+	test_err_shadow_check(EINVAL, id, IOVA, PG, gva(DATA_GPA), 0);
 	check_mapped(id, IOVA + (1UL << 20), PG, DATA_GPA + PG, true);
-	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 2 * (1UL << 20), PG,
-				  gva(DATA_GPA + 2 * PG), true));
+	test_cmd_shadow_check(id, IOVA + 2 * (1UL << 20), PG,
+			      gva(DATA_GPA + 2 * PG),
+			      MOCK_SHADOW_CHECK_READONLY);
 	check_mapped(id, IOVA + 3 * (1UL << 20), PG, DATA_GPA + 3 * PG, false);
 
 	/* Guest lifts the PTE protection: becomes writable */
@@ -854,12 +818,12 @@ TEST_F(shadow, stage2_unmap_leaf)
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA + PG, DATA_GPA, false));
 	shadow_alloc(self->ioas_id, &id);
 	test_cmd_mock_domain_replace(self->stdev_id, id);
-	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, PG, page, false));
+	test_cmd_shadow_check(id, IOVA, PG, page, 0);
 
 	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
 	check_unmapped(id, IOVA, PG);
 	check_mapped(id, IOVA + PG, PG, DATA_GPA, false);
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	ASSERT_EQ(1, st.zaps);
 
 	/* The guest still points there: a refresh reports ENXIO */
@@ -869,7 +833,7 @@ TEST_F(shadow, stage2_unmap_leaf)
 	/* Map it back: a refresh picks it up */
 	test_ioctl_ioas_map_fixed_id(self->ioas_id, page, PG, gpa);
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, PG));
-	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, PG, page, false));
+	test_cmd_shadow_check(id, IOVA, PG, page, 0);
 
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
 	test_ioctl_destroy(id);
@@ -906,7 +870,7 @@ TEST_F(shadow, stage2_unmap_page_table)
 	/* Unmap the page holding the page table: its IOVAs go */
 	test_ioctl_ioas_unmap_id(self->ioas_id, gpa, PG);
 	check_unmapped(id, IOVA, 4 * PG);
-	ASSERT_EQ(0, shadow_stats(self->fd, id, &st));
+	test_cmd_shadow_stats(id, &st);
 	ASSERT_EQ(1, st.zaps);
 	/* A refresh now finds the table outside guest memory */
 	ASSERT_EQ(ENXIO, shadow_inv(self->fd, id, IOVA, PG));
@@ -1047,11 +1011,6 @@ TEST_F(shadow, two_devices)
 
 TEST_F(shadow, kvm_binding)
 {
-	struct iommu_test_cmd refresh = {
-		.size = sizeof(refresh),
-		.op = IOMMU_TEST_OP_SHADOW_KVM_REFRESH,
-		.shadow_refresh = { .iova = IOVA, .length = PG },
-	};
 	int kvm, vm, vm2;
 	__u32 id;
 
@@ -1078,9 +1037,7 @@ TEST_F(shadow, kvm_binding)
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
 	check_unmapped(id, IOVA, PG);
 	/* Another VM is not bound to it */
-	refresh.shadow_refresh.kvm_fd = vm2;
-	refresh.shadow_refresh.dev_id = self->idev_id;
-	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_TEST_CMD, &refresh));
+	test_err_shadow_kvm_refresh(ENOENT, vm2, self->idev_id, IOVA, PG);
 	check_unmapped(id, IOVA, PG);
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
 	test_ioctl_destroy(id);
@@ -1092,10 +1049,6 @@ TEST_F(shadow, kvm_refresh)
 {
 	int kvm, vm;
 	__u32 id;
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_KVM_REFRESH,
-	};
 
 	kvm = open("/dev/kvm", O_RDWR);
 	if (kvm < 0)
@@ -1108,15 +1061,10 @@ TEST_F(shadow, kvm_refresh)
 	test_cmd_mock_domain_replace(self->stdev_id, id);
 
 	ASSERT_EQ(0, s390_tbl_map(&self->t, IOVA, DATA_GPA, false));
-	cmd.shadow_refresh.kvm_fd = vm;
-	cmd.shadow_refresh.dev_id = self->idev_id;
-	cmd.shadow_refresh.iova = IOVA;
-	cmd.shadow_refresh.length = PG;
-	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	test_cmd_shadow_kvm_refresh(vm, self->idev_id, IOVA, PG);
 	check_mapped(id, IOVA, PG, DATA_GPA, false);
 	/* Bad ranges as for IOMMU_HWPT_INVALIDATE */
-	cmd.shadow_refresh.iova = IOVA + 1;
-	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	test_err_shadow_kvm_refresh(EINVAL, vm, self->idev_id, IOVA + 1, PG);
 
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);
 	test_ioctl_destroy(id);
@@ -1424,8 +1372,7 @@ TEST_F(shadow, sync_takes_no_pins)
 	ASSERT_EQ(0, s390_tbl_map_range(&self->t, IOVA, gpa + 32 * PG,
 					32 * PG, false));
 	ASSERT_EQ(0, shadow_inv(self->fd, id, IOVA, 64 * PG));
-	ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 32 * PG,
-				  pages + 32 * PG, false));
+	test_cmd_shadow_check(id, IOVA, 32 * PG, pages + 32 * PG, 0);
 	after = foll_pins();
 	ASSERT_EQ(before, after);
 	test_cmd_mock_domain_replace(self->stdev_id, self->paging_id);

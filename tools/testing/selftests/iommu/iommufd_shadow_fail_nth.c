@@ -16,6 +16,7 @@
 
 #include "iommufd_utils.h"
 #include "shadow_lib.h"
+#include "shadow_test_utils.h"
 
 #define PG		0x1000UL
 #define GPA_BASE	0x1000000UL	/* MOCK_APERTURE_START */
@@ -93,20 +94,6 @@ static int shadow_alloc(int fd, __u32 dev_id, __u32 pt_id, uint64_t iota,
 static int shadow_inv(int fd, __u32 id, uint64_t iova, uint64_t len)
 {
 	return -iommufd_shadow_invalidate(fd, id, iova, len);
-}
-
-static int shadow_check(int fd, __u32 id, uint64_t iova, uint64_t len,
-			void *uptr)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SHADOW_CHECK,
-		.id = id,
-		.shadow_check = { .iova = iova, .length = len,
-				  .uptr = (uintptr_t)uptr },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? errno : 0;
 }
 
 static void *gva(uint64_t gpa)
@@ -222,8 +209,7 @@ static bool run_once(struct __test_metadata *_metadata,
 							    LEAF_GPA, PG,
 							    NULL));
 		/* I1 held through every failure */
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 16 * PG, PG,
-					  NULL));
+		test_cmd_shadow_check(id, IOVA + 16 * PG, PG, NULL, 0);
 		/* Recovery: the guest refreshes everything, and it is exact */
 		ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id,
 						  leaf, PG,
@@ -232,16 +218,13 @@ static bool run_once(struct __test_metadata *_metadata,
 						  IOMMU_IOAS_MAP_READABLE |
 						  IOMMU_IOAS_MAP_WRITEABLE));
 		ASSERT_EQ(0, shadow_inv(self->fd, id, 0, 0));
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA, 2 * PG,
-					  gva(DATA_GPA)));
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 2 * PG, PG,
-					  NULL));
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 3 * PG, 5 * PG,
-					  gva(DATA_GPA + 3 * PG)));
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 16 * PG, PG,
-					  leaf));
-		ASSERT_EQ(0, shadow_check(self->fd, id, IOVA + 32 * PG, PG,
-					  gva(DATA_GPA + 9 * PG)));
+		test_cmd_shadow_check(id, IOVA, 2 * PG, gva(DATA_GPA), 0);
+		test_cmd_shadow_check(id, IOVA + 2 * PG, PG, NULL, 0);
+		test_cmd_shadow_check(id, IOVA + 3 * PG, 5 * PG,
+				      gva(DATA_GPA + 3 * PG), 0);
+		test_cmd_shadow_check(id, IOVA + 16 * PG, PG, leaf, 0);
+		test_cmd_shadow_check(id, IOVA + 32 * PG, PG,
+				      gva(DATA_GPA + 9 * PG), 0);
 		/* A replace back may have failed above: do it now */
 		ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd,
 							   self->stdev_id,
@@ -310,7 +293,8 @@ static bool run_keep_once(struct __test_metadata *_metadata,
 		_test_ioctl_destroy(self->fd, id);
 	rc2 = shadow_alloc(self->fd, self->idev_id, ioas2, self->iota, &id);
 	if (!rc2) {
-		if (shadow_check(self->fd, id, IOVA, 8 * PG, gva(DATA_GPA)))
+		if (_test_cmd_shadow_check(self->fd, id, IOVA, 8 * PG,
+					   gva(DATA_GPA), 0))
 			rc2 = -1;
 		_test_ioctl_destroy(self->fd, id);
 	}
