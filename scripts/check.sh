@@ -13,15 +13,18 @@
 #  4. qemu (scripts/qemu.sh --test): build our patched QEMU, checkpatch
 #     of its series, the unit test of its errno -> RPCIT mapping, an s390x
 #     guest on emulated zPCI disks in both modes;
-#  5. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
+#  5. libvirt (scripts/libvirt.sh --test): build our patched libvirt (QEMU
+#     driver, test programs only), its qemuxmlconftest, virschematest and
+#     capabilities tests, its zpci device plugged into our QEMU;
+#  6. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
 #     the VMM of an unmodified s390x Debian guest, one passed-through
 #     virtio-blk function in stock mode, one in kernel-shadow mode.
-# Set SUITES to a subset ('unit lint mock vtd s390 qemu nested') to run fewer;
+# Set SUITES to a subset ('unit lint mock vtd s390 qemu libvirt nested') to run fewer;
 # SUITES=s390 alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit lint mock vtd s390 qemu nested}
+SUITES=${SUITES:-unit lint mock vtd s390 qemu libvirt nested}
 t0=$(date +%s)
 native=0 cross=0
 for suite in $SUITES; do
@@ -110,15 +113,15 @@ for suite in $SUITES; do
 		     total_f=$((total_f + 1)) ;;
 		esac
 		;;
-	qemu)
-		logf=$BUILD/check-qemu.log
-		log "suite qemu: the patched QEMU, checkpatch, unit test, L0 smoke"
+	qemu|libvirt)
+		logf=$BUILD/check-$suite.log
+		log "suite $suite: scripts/$suite.sh --test (build, the series' tests)"
 		rc=0
 		t1=$(date +%s)
-		"$TOP/scripts/qemu.sh" --test > "$logf" 2>&1 || rc=$?
-		log "suite qemu: took $(($(date +%s) - t1)) s"
+		"$TOP/scripts/$suite.sh" --test > "$logf" 2>&1 || rc=$?
+		log "suite $suite: took $(($(date +%s) - t1)) s"
 		[ $rc = 0 ] || grep -E '^not ok|^ERROR' "$logf" | tail -20
-		count qemu "$logf" -v suite=qemu -v rc=$rc
+		count "$suite" "$logf" -v suite="$suite" -v rc=$rc
 		;;
 	nested)
 		logf=$BUILD/check-nested.log
