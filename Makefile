@@ -29,6 +29,8 @@
 #                   tests/vm-s390-zpci.list (s390) in qemu-system-s390x (also:
 #                   ARCH=s390 make vm|vm-run PROFILE=s390|s390-mock)
 #   make s390-kernel  only cross-build the s390x kernel (with the feature)
+#   make libvirt    our libvirt series: build it (QEMU driver, test programs)
+#                   and run its tests (scripts/libvirt.sh --test)
 #   make clean      remove build/ (the unpacked tree, objects, ccache stays)
 
 PROFILE ?= vtd
@@ -36,7 +38,7 @@ TIMEOUT ?= 600
 # make run: the nested real-client demo on x86-64 (DEMO=edu: the VT-d/edu one)
 DEMO ?= $(if $(filter s390,$(ARCH)),s390,nested)
 
-.PHONY: all deps kernel tests run run-edu check bench bench-nested bench-profile vm vm-run s390 s390-kernel clean
+.PHONY: all deps kernel tests run run-edu check bench bench-nested bench-profile vm vm-run s390 s390-kernel libvirt clean
 
 all: tests
 
@@ -85,6 +87,9 @@ s390:
 s390-kernel:
 	ARCH=s390 scripts/deps.sh
 	ARCH=s390 scripts/build.sh
+
+libvirt:
+	scripts/libvirt.sh --test
 
 clean:
 	rm -rf build

@@ -13,15 +13,18 @@
 #  4. qemu (scripts/qemu.sh --test): build our patched QEMU, checkpatch
 #     of its series, the unit test of its errno -> RPCIT mapping, an s390x
 #     guest on emulated zPCI disks in both modes;
-#  5. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
+#  5. libvirt (scripts/libvirt.sh --test): build our patched libvirt (QEMU
+#     driver, test programs only), its qemuxmlconftest, virschematest and
+#     capabilities tests, its zpci device plugged into our QEMU;
+#  6. nested (scripts/nested.sh check): our patched QEMU in the VT-d VM as
 #     the VMM of an unmodified s390x Debian guest, one passed-through
 #     virtio-blk function in stock mode, one in kernel-shadow mode.
-# Set SUITES to a subset ('unit lint mock vtd s390 qemu nested') to run fewer;
+# Set SUITES to a subset ('unit lint mock vtd s390 qemu libvirt nested') to run fewer;
 # SUITES=s390 alone builds only the s390x kernel.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-unit lint mock vtd s390 qemu nested}
+SUITES=${SUITES:-unit lint mock vtd s390 qemu libvirt nested}
 t0=$(date +%s)
 native=0 cross=0
 for suite in $SUITES; do
@@ -41,16 +44,21 @@ if [ $cross = 1 ]; then
 	ARCH=s390 "$TOP/scripts/build-tests.sh"
 fi
 
-# Builds that need no VM (our QEMU) run at the lowest priority beside the VM
-# suites: a TCG guest running one test at a time keeps one of the two cores
-# busy, so this hides most of a cold QEMU build. The suites that use the
-# build wait for it; if it failed, they run it again and show why.
+# Builds that need no VM (our QEMU, our libvirt) run at the lowest priority
+# beside the VM suites: a TCG guest running one test at a time keeps one of
+# the two cores busy, so this hides most of the cold builds. The suites that
+# use them wait; if a build failed, they run it again and show why.
 bg_pid=
 bg_start() {
-	case " $SUITES " in *" qemu "*|*" nested "*) ;; *) return 0 ;; esac
+	local lv=
+	case " $SUITES " in *" qemu "*|*" libvirt "*|*" nested "*) ;; *) return 0 ;; esac
+	case " $SUITES " in *" libvirt "*) lv=1 ;; esac
 	[ -z "$bg_pid" ] || return 0
-	log "background: building QEMU beside the VM suites (log: $BUILD/check-prebuild.log)"
-	nice -n 19 "$TOP/scripts/qemu.sh" > "$BUILD/check-prebuild.log" 2>&1 &
+	log "background: building QEMU${lv:+ and libvirt} beside the VM suites (log: $BUILD/check-prebuild.log)"
+	{
+		nice -n 19 "$TOP/scripts/qemu.sh"
+		[ -z "$lv" ] || nice -n 19 "$TOP/scripts/libvirt.sh"
+	} > "$BUILD/check-prebuild.log" 2>&1 &
 	bg_pid=$!
 }
 bg_wait() {
@@ -132,16 +140,16 @@ for suite in $SUITES; do
 		     total_f=$((total_f + 1)) ;;
 		esac
 		;;
-	qemu)
-		logf=$BUILD/check-qemu.log
-		log "suite qemu: the patched QEMU, checkpatch, unit test, L0 smoke"
+	qemu|libvirt)
+		logf=$BUILD/check-$suite.log
+		log "suite $suite: scripts/$suite.sh --test (build, the series' tests)"
 		bg_wait
 		rc=0
 		t1=$(date +%s)
-		"$TOP/scripts/qemu.sh" --test > "$logf" 2>&1 || rc=$?
-		log "suite qemu: took $(($(date +%s) - t1)) s"
+		"$TOP/scripts/$suite.sh" --test > "$logf" 2>&1 || rc=$?
+		log "suite $suite: took $(($(date +%s) - t1)) s"
 		[ $rc = 0 ] || grep -E '^not ok|^ERROR' "$logf" | tail -20
-		count qemu "$logf" -v suite=qemu -v rc=$rc
+		count "$suite" "$logf" -v suite="$suite" -v rc=$rc
 		;;
 	nested)
 		logf=$BUILD/check-nested.log
