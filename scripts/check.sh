@@ -50,14 +50,14 @@ fi
 # use them wait; if a build failed, they run it again and show why.
 bg_pid=
 bg_start() {
-	local lv=
+	local lv= lvarg=
 	case " $SUITES " in *" qemu "*|*" libvirt "*|*" nested "*) ;; *) return 0 ;; esac
-	case " $SUITES " in *" libvirt "*) lv=1 ;; esac
+	case " $SUITES " in *" nested "*) lv=1 lvarg=--virsh ;; *" libvirt "*) lv=1 ;; esac
 	[ -z "$bg_pid" ] || return 0
 	log "background: building QEMU${lv:+ and libvirt} beside the VM suites (log: $BUILD/check-prebuild.log)"
 	{
 		nice -n 19 "$TOP/scripts/qemu.sh"
-		[ -z "$lv" ] || nice -n 19 "$TOP/scripts/libvirt.sh"
+		[ -z "$lv" ] || nice -n 19 "$TOP/scripts/libvirt.sh" $lvarg
 	} > "$BUILD/check-prebuild.log" 2>&1 &
 	bg_pid=$!
 }
