@@ -132,6 +132,82 @@ qemu_s390x() {
 	fi
 }
 
+# The domain XML a user would write for L1's guest: the two functions on
+# QEMU's iommufd backend, zPCI uid 1 with iommufdShadow='off', uid 2 with
+# 'on' (issue 16). Our patched libvirt (scripts/libvirt.sh --virsh) turns
+# it into QEMU arguments with virsh domxml-to-native, its embedded QEMU
+# driver probing $QEMU_S390X here on L0; the -object iommufd and the
+# zpci and vfio-pci -device arguments it makes are the ones L1's QEMU
+# runs. (The rest of libvirt's command line, -S with its monitor socket,
+# the master key file, -no-shutdown, needs a libvirt daemon to drive it.)
+domain_xml() {
+	local on=" iommufdShadow='off'" on2=" iommufdShadow='on'"
+	[ $shadow = 1 ] || on="" on2=""
+	cat <<-EOF
+	<domain type='qemu'>
+	  <name>nested-l2</name>
+	  <memory unit='MiB'>512</memory>
+	  <os>
+	    <type arch='s390x' machine='s390-ccw-virtio'>hvm</type>
+	    <kernel>/l2/vmlinuz</kernel>
+	    <initrd>/l2/initrd</initrd>
+	  </os>
+	  <devices>
+	    <emulator>$QEMU_S390X</emulator>
+	    <hostdev mode='subsystem' type='pci' managed='no'>
+	      <driver name='vfio' iommufd='yes'$on/>
+	      <source>
+	        <address domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>
+	      </source>
+	      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'>
+	        <zpci uid='0x0001' fid='0x00000001'/>
+	      </address>
+	    </hostdev>
+	    <hostdev mode='subsystem' type='pci' managed='no'>
+	      <driver name='vfio' iommufd='yes'$on2/>
+	      <source>
+	        <address domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>
+	      </source>
+	      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'>
+	        <zpci uid='0x0002' fid='0x00000002'/>
+	      </address>
+	    </hostdev>
+	    <memballoon model='none'/>
+	  </devices>
+	</domain>
+	EOF
+}
+
+libvirt_args() {
+	local lv=$BUILD/libvirt/src/build e=$NB/libvirt rc=0
+	log "scripts/libvirt.sh --virsh (log: $BUILD/nested-libvirt-build.log)"
+	"$TOP/scripts/libvirt.sh" --virsh > "$BUILD/nested-libvirt-build.log" 2>&1 ||
+		{ tail -20 "$BUILD/nested-libvirt-build.log" >&2; die "scripts/libvirt.sh failed"; }
+	rm -rf "$e"
+	mkdir -p "$e/home" "$e/root"
+	domain_xml > "$e/domain.xml"
+	# The embedded driver refuses to run as root without the libvirt-qemu
+	# user: run it as nobody.
+	if [ "$(id -u)" = 0 ]; then
+		chown -R nobody: "$e"
+		runuser -u nobody -- env HOME="$e/home" "$lv/run" "$lv/tools/virsh" \
+			-c "qemu:///embed?root=$e/root" domxml-to-native qemu-argv \
+			"$e/domain.xml" > "$e/domain.argv" 2> "$e/virsh.err" || rc=$?
+	else
+		env HOME="$e/home" "$lv/run" "$lv/tools/virsh" \
+			-c "qemu:///embed?root=$e/root" domxml-to-native qemu-argv \
+			"$e/domain.xml" > "$e/domain.argv" 2> "$e/virsh.err" || rc=$?
+	fi
+	[ $rc = 0 ] || { cat "$e/virsh.err" >&2; die "virsh domxml-to-native failed"; }
+	# -object '{"qom-type":"iommufd",...}' -device '{"driver":"zpci",...}' ...
+	grep -oE "(-object|-device) '\{\"(qom-type\":\"iommufd|driver\":\"(zpci|vfio-pci))[^']*'" \
+		"$e/domain.argv" | tr -d "'" > "$e/hostdev.args"
+	[ "$(wc -l < "$e/hostdev.args")" = 5 ] ||
+		die "no iommufd object and two zpci/vfio-pci pairs in $e/domain.argv"
+	LIBVIRT_ARGS=$(tr '\n' ' ' < "$e/hostdev.args")
+	log "libvirt: $LIBVIRT_ARGS"
+}
+
 # The guest's initramfs and L1's, which holds QEMU, its libraries and the guest.
 initramfs() {
 	local r=$NB/l2-root l q
@@ -173,6 +249,7 @@ initramfs() {
 		ZPCI1=$z1
 		ZPCI2=$z2
 		QEMU_TRACE="$tr"
+		LIBVIRT_ARGS='$LIBVIRT_ARGS'
 		GUEST_APPEND="console=ttysclp0 loglevel=5 panic=-1 $guest_extra nt.mode=$mode nt.data=$data"
 	EOF
 	(cd "$r" && find . | cpio -o -H newc --quiet) > "$NB/l1-initrd"
@@ -279,12 +356,34 @@ read_step() { # TAG BS LABEL
 		"$obs" is $ok 1
 }
 
+# the zpci settings are there and L1's QEMU ran libvirt's arguments (report)
+libvirt_ok() { [ "$v" = 2 ] && case $w in *"$x"*) true ;; *) false ;; esac; }
+
 report() {
 	local l1bind plug1 plug2 d1 d2 rc fails1 fails2 v w x y z
 	say ""
 	say "The real client: our kernel as L1 (emulated VT-d), our patched QEMU as the VMM,"
 	say "an unmodified Debian $GUEST_KVER guest reading two passed-through virtio-blk disks:"
 	say "zPCI uid 1 = QEMU stock mode (per-page IOAS_MAP), uid 2 = kernel-shadow mode."
+
+	if [ -f "$NB/libvirt/hostdev.args" ]; then
+		say ""
+		say "The guest's domain XML ($NB/libvirt/domain.xml):"
+		say ""
+		[ "$mode" = demo ] && sed 's/^/   /' "$NB/libvirt/domain.xml"
+		say ""
+		say "virsh domxml-to-native qemu-argv (our libvirt, embedded QEMU driver) makes of its host devices:"
+		say ""
+		[ "$mode" = demo ] && sed 's/^/   /' "$NB/libvirt/hostdev.args"
+		v=$(grep -c -e '"zpci","uid":1,.*"iommufd-shadow":"off"' \
+			-e '"zpci","uid":2,.*"iommufd-shadow":"on"' "$NB/libvirt/hostdev.args" || true)
+		w=$(sed -n 's/^L1: cmd: //p' "$con" | head -1)
+		x=$(tr '\n' ' ' < "$NB/libvirt/hostdev.args" | sed 's/ $//')
+		step "libvirt makes L1's QEMU arguments of the domain XML" \
+			"virsh domxml-to-native: zpci uid 1 iommufd-shadow off, uid 2 on, vfio-pci on iommufd0; L1's QEMU runs exactly these" \
+			"$v of 2 zpci settings; in L1's QEMU command line: $(case $w in *"$x"*) echo yes ;; *) echo no ;; esac)" \
+			libvirt_ok
+	fi
 
 	l1bind=$(R | grep -c '^l1 bind .* driver=vfio-pci' || true)
 	step "L1 binds both virtio-blk functions to vfio-pci" \
@@ -489,6 +588,7 @@ else
 	guest_kernel
 	programs
 	qemu_s390x
+	libvirt_args
 	initramfs
 	disks
 	boot

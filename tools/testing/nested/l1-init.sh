@@ -54,14 +54,19 @@ Q=/opt/qemu/qemu-system-s390x
 TR=/tmp/qemu-trace.log
 : > $TR
 : > /tmp/marks
+# The passed-through functions: the arguments libvirt made of the domain
+# XML (scripts/nested.sh: virsh domxml-to-native), JSON without blanks, or
+# without them our own.
+HOSTDEVS="-object iommufd,id=fd0
+	-device zpci,uid=1,fid=1,target=h0$ZPCI1
+	-device vfio-pci,host=$1,id=h0,iommufd=fd0
+	-device zpci,uid=2,fid=2,target=h1$ZPCI2
+	-device vfio-pci,host=$2,id=h1,iommufd=fd0"
+[ -n "${LIBVIRT_ARGS:-}" ] && HOSTDEVS=$LIBVIRT_ARGS
 set -- $Q -L /opt/qemu/share -accel tcg -M s390-ccw-virtio -cpu max -smp 1 \
 	-m "$L2MEM" -display none -serial stdio -monitor none -nic none \
 	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$GUEST_APPEND" \
-	-object iommufd,id=fd0 \
-	-device zpci,uid=1,fid=1,target=h0$ZPCI1 \
-	-device vfio-pci,host=$1,id=h0,iommufd=fd0 \
-	-device zpci,uid=2,fid=2,target=h1$ZPCI2 \
-	-device vfio-pci,host=$2,id=h1,iommufd=fd0 \
+	$HOSTDEVS \
 	$QEMU_TRACE -D $TR
 echo "L1: cmd: $*"
 echo "L1: QEMU start at uptime $(up)"
