@@ -47,3 +47,30 @@ backports_source() {
 	EOF
 	BPO_ADDED=1
 }
+
+# An orig tarball from Debian's archive: fetch_orig DIR SRCPKG=VERSION FILE SHA256
+# (apt-get source --download-only; only the orig tarball is needed and apt's
+# exit code is not trusted, as a backport's .dsc or debian.tar.xz may be
+# missing on the mirror; without a deb-src line for bookworm-backports one is
+# added and the fetch retried). Dies unless FILE ends up with SHA256.
+fetch_orig() {
+	local dl=$1 pkg=$2 file=$3 sha=$4 alog=$1/apt-source-${2%%=*}.log
+	mkdir -p "$dl"
+	sha_ok "$dl/$file" "$sha" && return 0
+	log "fetching $file (apt-get source)"
+	[ "$(id -u)" = 0 ] && { backports_source; [ -z "${BPO_ADDED:-}" ] ||
+		apt-get update -q >/dev/null; }
+	(cd "$dl" && apt-get source -q --download-only "$pkg" > "$alog" 2>&1) || true
+	if ! sha_ok "$dl/$file" "$sha" && [ "$(id -u)" = 0 ] &&
+	   [ ! -f /etc/apt/sources.list.d/backports-src.sources ]; then
+		log "adding deb-src for bookworm-backports"
+		printf '%s\n' 'Types: deb-src' \
+			'URIs: http://deb.debian.org/debian' \
+			'Suites: bookworm-backports' 'Components: main' \
+			'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+			> /etc/apt/sources.list.d/backports-src.sources
+		apt-get update -q >/dev/null
+		(cd "$dl" && apt-get source -q --download-only "$pkg" >> "$alog" 2>&1) || true
+	fi
+	sha_ok "$dl/$file" "$sha" || die "$dl/$file missing or wrong sha256 (see $alog)"
+}

@@ -71,30 +71,7 @@ deps() {
 }
 
 fetch() {
-	mkdir -p "$DL"
-	sha_ok "$DL/$LIBVIRT_ORIG" $LIBVIRT_ORIG_SHA256 && return 0
-	log "fetching $LIBVIRT_ORIG (apt-get source)"
-	[ "$(id -u)" = 0 ] && { backports_source; [ -z "${BPO_ADDED:-}" ] ||
-		apt-get update -q >/dev/null; }
-	# Only the orig tarball is needed; apt's exit code is not trusted (the
-	# .dsc and debian.tar.xz of this backport are missing on the mirror).
-	(cd "$DL" && apt-get source -q --download-only \
-		"libvirt=$LIBVIRT_DEBVER" > "$DL/apt-source-libvirt.log" 2>&1) || true
-	# A backports source without deb-src: add one and retry.
-	if ! sha_ok "$DL/$LIBVIRT_ORIG" $LIBVIRT_ORIG_SHA256 && [ "$(id -u)" = 0 ] &&
-	   [ ! -f /etc/apt/sources.list.d/backports-src.sources ]; then
-		log "adding deb-src for bookworm-backports"
-		printf '%s\n' 'Types: deb-src' \
-			'URIs: http://deb.debian.org/debian' \
-			'Suites: bookworm-backports' 'Components: main' \
-			'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
-			> /etc/apt/sources.list.d/backports-src.sources
-		apt-get update -q >/dev/null
-		(cd "$DL" && apt-get source -q --download-only \
-			"libvirt=$LIBVIRT_DEBVER" >> "$DL/apt-source-libvirt.log" 2>&1) || true
-	fi
-	sha_ok "$DL/$LIBVIRT_ORIG" $LIBVIRT_ORIG_SHA256 ||
-		die "$DL/$LIBVIRT_ORIG missing or wrong sha256 (see $DL/apt-source-libvirt.log)"
+	fetch_orig "$DL" "libvirt=$LIBVIRT_DEBVER" "$LIBVIRT_ORIG" $LIBVIRT_ORIG_SHA256
 }
 
 patch_list() {

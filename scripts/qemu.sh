@@ -77,31 +77,7 @@ deps() {
 }
 
 fetch() {
-	mkdir -p "$DL"
-	if ! sha_ok "$DL/$QEMU_ORIG" $QEMU_ORIG_SHA256; then
-		log "fetching $QEMU_ORIG (apt-get source)"
-		[ "$(id -u)" = 0 ] && { backports_source; [ -z "${BPO_ADDED:-}" ] ||
-			apt-get update -q >/dev/null; }
-		# The orig tarball is what we need; apt's exit code is not
-		# trusted (the debian.tar.xz of this backport may be missing).
-		(cd "$DL" && apt-get source -q --download-only \
-			"qemu=$QEMU_DEBVER" > "$DL/apt-source.log" 2>&1) || true
-		# A backports source without deb-src: add one and retry.
-		if ! sha_ok "$DL/$QEMU_ORIG" $QEMU_ORIG_SHA256 && [ "$(id -u)" = 0 ] &&
-		   [ ! -f /etc/apt/sources.list.d/backports-src.sources ]; then
-			log "adding deb-src for bookworm-backports"
-			printf '%s\n' 'Types: deb-src' \
-				'URIs: http://deb.debian.org/debian' \
-				'Suites: bookworm-backports' 'Components: main' \
-				'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
-				> /etc/apt/sources.list.d/backports-src.sources
-			apt-get update -q >/dev/null
-			(cd "$DL" && apt-get source -q --download-only \
-				"qemu=$QEMU_DEBVER" >> "$DL/apt-source.log" 2>&1) || true
-		fi
-		sha_ok "$DL/$QEMU_ORIG" $QEMU_ORIG_SHA256 ||
-			die "$DL/$QEMU_ORIG missing or wrong sha256 (see $DL/apt-source.log)"
-	fi
+	fetch_orig "$DL" "qemu=$QEMU_DEBVER" "$QEMU_ORIG" $QEMU_ORIG_SHA256
 	if ! sha_ok "$DL/$QEMU_DATA_DEB" $QEMU_DATA_SHA256; then
 		log "fetching qemu-system-data $QEMU_DEBVER (apt-get download)"
 		(cd "$DL" && apt-get download -q \
