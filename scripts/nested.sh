@@ -522,7 +522,8 @@ report() {
 bench_table() {
 	local tag bs u l mb rp ns cpu p16 s_mb s_rp s_ns s_cpu s_p16
 	printf '\nNested benchmark: one guest, disk 1 via stock QEMU (uid 1), disk 2 via the kernel shadow (uid 2)\n'
-	printf 'O_DIRECT reads, at each size each disk four times in the order A B B A B A A B (A: the disk first at that size), a quarter of the data each time, added up\n'
+	printf 'O_DIRECT reads, at each size each disk four times in the order A B B A B A A B (A: the disk first at that size), a quarter of the data each time, added up;\n'
+	printf 'MB/s counts the time spent in pread() only (the guest checks every byte between reads, untimed)\n'
 	printf 'RPCITs from the guest'"'"'s zPCI counters; QEMU ns/RPCIT from s390_pci_rpcit_done; CPU = QEMU utime+stime\n'
 	printf 'during the phase (10 ms ticks); p16 = mean QEMU ns of refreshes of 16 pages or more. Ratios: stock/shadow (MB/s: shadow/stock)\n\n'
 	printf '%-6s %-4s | %8s %8s %6s | %7s %7s | %9s %9s %6s | %9s %9s %6s | %6s %6s %6s\n' \
