@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Shadowed stage-1 hw_pagetables (IOMMU_HWPT_DATA_SHADOW): the object, its
- * allocation and invalidation, the attach and stage-2 unmap hooks, the KVM
- * binding and what the test ops (selftest.c) read of a shadow. The sync
- * engine is shadow_sync.c; the stage-1 formats are shadow_<format>.c
- * behind shadow_fmt.h.
+ * allocation and invalidation, the attach and stage-2 unmap hooks and what
+ * the test ops (selftest.c) read of a shadow. The sync engine is
+ * shadow_sync.c, the KVM binding shadow_kvm.c; the stage-1 formats are
+ * shadow_<format>.c behind shadow_fmt.h.
  *
  * The object owns three references: a users reference on its stage-2 parent
  * (so the parent answers EBUSY to destroy), a place on the parent IOAS's
@@ -22,14 +22,10 @@
  */
 #include <linux/file.h>
 #include <linux/iommu.h>
-#include <linux/iommufd_shadow.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
-#if IS_ENABLED(CONFIG_KVM)
-#include <linux/kvm_host.h>
-#endif
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
@@ -45,10 +41,6 @@
 static const struct shadow_s1_format *const shadow_formats[] = {
 	&shadow_s390_format,
 };
-
-/* Shadows bound to a KVM VM, for iommufd_shadow_kvm_refresh() */
-static LIST_HEAD(shadow_kvm_list);
-static DEFINE_MUTEX(shadow_kvm_lock);
 
 static struct iommufd_hwpt_shadow *to_shadow(struct iommufd_hw_pagetable *hwpt)
 {
@@ -192,75 +184,6 @@ void iommufd_shadow_ioas_destroy(struct iommufd_ctx *ictx, u32 id)
 	iommufd_put_object(ictx, obj);
 }
 
-#if IS_ENABLED(CONFIG_KVM)
-/* Bind to a KVM VM without making iommufd depend on KVM at link time */
-static int shadow_bind_kvm(struct iommufd_hwpt_shadow *shadow, int fd)
-{
-	bool (*is_kvm)(struct file *file);
-	bool (*get_kvm)(struct kvm *kvm);
-	void (*put_kvm)(struct kvm *kvm);
-	struct file *file;
-	struct kvm *kvm;
-	int rc = -EINVAL;
-
-	file = fget(fd);
-	if (!file)
-		return -EBADF;
-	is_kvm = symbol_get(file_is_kvm);
-	if (!is_kvm)
-		goto out_fput;
-	if (!is_kvm(file)) {
-		symbol_put(file_is_kvm);
-		goto out_fput;
-	}
-	symbol_put(file_is_kvm);
-	kvm = file->private_data;
-
-	put_kvm = symbol_get(kvm_put_kvm);
-	if (!put_kvm)
-		goto out_fput;
-	get_kvm = symbol_get(kvm_get_kvm_safe);
-	if (!get_kvm) {
-		symbol_put(kvm_put_kvm);
-		goto out_fput;
-	}
-	if (get_kvm(kvm)) {
-		shadow->kvm = kvm;
-		shadow->put_kvm = put_kvm;
-		rc = 0;
-	} else {
-		symbol_put(kvm_put_kvm);
-	}
-	symbol_put(kvm_get_kvm_safe);
-out_fput:
-	fput(file);
-	return rc;
-}
-
-static void shadow_unbind_kvm(struct iommufd_hwpt_shadow *shadow)
-{
-	if (!shadow->kvm)
-		return;
-	shadow->put_kvm(shadow->kvm);
-	symbol_put(kvm_put_kvm);
-	shadow->kvm = NULL;
-}
-#else
-static int shadow_bind_kvm(struct iommufd_hwpt_shadow *shadow, int fd)
-{
-	struct file *file = fget(fd);
-
-	if (!file)
-		return -EBADF;
-	fput(file);
-	return -EINVAL;
-}
-
-static void shadow_unbind_kvm(struct iommufd_hwpt_shadow *shadow)
-{
-}
-#endif
-
 static void shadow_release(struct iommufd_hwpt_shadow *shadow)
 {
 	struct io_pagetable *iopt = shadow->iopt;
@@ -271,12 +194,7 @@ static void shadow_release(struct iommufd_hwpt_shadow *shadow)
 		list_del_init(&shadow->iopt_item);
 		up_write(&iopt->domains_rwsem);
 	}
-	if (!list_empty(&shadow->kvm_item)) {
-		mutex_lock(&shadow_kvm_lock);
-		list_del_init(&shadow->kvm_item);
-		mutex_unlock(&shadow_kvm_lock);
-	}
-	shadow_unbind_kvm(shadow);
+	shadow_kvm_unbind(shadow);
 	if (shadow->common.domain) {
 		/* Domains are freed empty */
 		mutex_lock(&shadow->lock);
@@ -316,22 +234,18 @@ static int shadow_check_data(const struct iommu_hwpt_shadow *data)
 }
 
 /* Sync [first, last]; on error *@fault (if given) says where and why */
-static int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first,
-			  u64 last, struct shadow_fault *fault)
+int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last,
+		   struct shadow_fault *fault)
 {
-	u64 mapped, unmapped;
+	struct shadow_pages pages = {};
 	int rc;
 
 	mutex_lock(&shadow->lock);
-	mapped = shadow->stats.pages_mapped;
-	unmapped = shadow->stats.pages_unmapped;
-	rc = shadow_sync_range(shadow, first, last);
+	rc = shadow_sync_range(shadow, first, last, &pages);
 	if (fault)
 		*fault = shadow->fault;
-	trace_shadow_sync(shadow->common.obj.id, first, last,
-			  shadow->stats.pages_mapped - mapped,
-			  shadow->stats.pages_unmapped - unmapped,
-			  shadow->nr_records, rc);
+	trace_shadow_sync(shadow->common.obj.id, first, last, pages.mapped,
+			  pages.unmapped, shadow->nr_records, rc);
 	mutex_unlock(&shadow->lock);
 	return rc;
 }
@@ -385,7 +299,6 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	shadow->aperture_last = data.aperture_last;
 	mutex_init(&shadow->lock);
 	INIT_LIST_HEAD(&shadow->iopt_item);
-	INIT_LIST_HEAD(&shadow->kvm_item);
 	rc = shadow_init_records(shadow);
 	if (rc)
 		goto out_abort;
@@ -427,12 +340,9 @@ int iommufd_hwpt_shadow_alloc(struct iommufd_ucmd *ucmd,
 	}
 
 	if (data.flags & IOMMU_HWPT_SHADOW_KVM_FD) {
-		rc = shadow_bind_kvm(shadow, data.kvm_fd);
+		rc = shadow_kvm_bind(shadow, data.kvm_fd);
 		if (rc)
 			goto out_abort;
-		mutex_lock(&shadow_kvm_lock);
-		list_add_tail(&shadow->kvm_item, &shadow_kvm_list);
-		mutex_unlock(&shadow_kvm_lock);
 	}
 
 	shadow->iopt = &parent->ioas->iopt;
@@ -466,9 +376,9 @@ out_abort:
 }
 
 /* Validate one invalidation entry and turn it into [*first, *last] */
-static int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
-			    const struct iommu_hwpt_shadow_invalidate *inv,
-			    u64 *first, u64 *last)
+int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
+		     const struct iommu_hwpt_shadow_invalidate *inv,
+		     u64 *first, u64 *last)
 {
 	if (inv->__reserved || inv->flags & ~IOMMU_SHADOW_INVALIDATE_ALL)
 		return -EOPNOTSUPP;
@@ -642,58 +552,13 @@ void iommufd_shadow_zap_parent(struct io_pagetable *iopt, unsigned long first,
 		u64 unmapped;
 
 		mutex_lock(&shadow->lock);
-		unmapped = shadow->stats.pages_unmapped;
-		shadow_zap_oa(shadow, first, last);
-		unmapped = shadow->stats.pages_unmapped - unmapped;
+		unmapped = shadow_zap_oa(shadow, first, last);
 		mutex_unlock(&shadow->lock);
 		if (unmapped)
 			trace_shadow_zap(shadow->common.obj.id, first, last,
 					 unmapped);
 	}
 }
-
-/**
- * iommufd_shadow_kvm_refresh() - A hypervisor delivers a guest refresh
- * @kvm: The VM the stage-1 was bound to (IOMMU_HWPT_SHADOW_KVM_FD)
- * @dev: A device attached to the shadow (e.g. the zPCI function whose
- *	RPCIT was intercepted)
- * @iova: First IOVA of the refresh, 4 KiB aligned
- * @length: Length in bytes, a multiple of 4 KiB
- *
- * What an in-kernel RPCIT intercept calls instead of exiting to the VMM.
- *
- * Return: 0, -ENOENT when @dev is not attached to a shadow bound to @kvm,
- * or an errno of IOMMU_HWPT_INVALIDATE.
- */
-int iommufd_shadow_kvm_refresh(struct kvm *kvm, struct device *dev, u64 iova,
-			       u64 length)
-{
-	struct iommu_hwpt_shadow_invalidate inv = {
-		.iova = iova,
-		.length = length,
-	};
-	struct iommufd_hwpt_shadow *shadow;
-	struct iommu_domain *domain;
-	u64 first, last;
-	int rc = -ENOENT;
-
-	domain = iommu_get_domain_for_dev(dev);
-	if (!domain)
-		return -ENOENT;
-	/* The lock keeps the shadow alive: destroy unlinks it under it */
-	mutex_lock(&shadow_kvm_lock);
-	list_for_each_entry(shadow, &shadow_kvm_list, kvm_item) {
-		if (shadow->kvm != kvm || shadow->common.domain != domain)
-			continue;
-		rc = shadow_inv_range(shadow, &inv, &first, &last);
-		if (!rc)
-			rc = shadow_refresh(shadow, first, last, NULL);
-		break;
-	}
-	mutex_unlock(&shadow_kvm_lock);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_shadow_kvm_refresh, IOMMUFD);
 
 #ifdef CONFIG_IOMMUFD_TEST
 /*
@@ -743,8 +608,8 @@ void iommufd_shadow_test_stats(struct iommufd_hw_pagetable *hwpt,
 
 	BUILD_BUG_ON(sizeof(*stats) != sizeof(shadow->stats));
 	mutex_lock(&shadow->lock);
-	shadow->stats.records = shadow->nr_records;
-	memcpy(stats, &shadow->stats, sizeof(*stats));
+	shadow->stats[SHADOW_RECORDS] = shadow->nr_records;
+	memcpy(stats, shadow->stats, sizeof(*stats));
 	mutex_unlock(&shadow->lock);
 }
 #endif

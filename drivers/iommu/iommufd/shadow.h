@@ -12,7 +12,7 @@
  *
  * Locks, in the order they nest:
  *   igroup->lock (attach/detach/replace: reserved regions) or
- *   shadow_kvm_lock (shadow.c: in-kernel refreshes) or
+ *   shadow_kvm_lock (shadow_kvm.c: in-kernel refreshes) or
  *   iopt->domains_rwsem (read, held by an IOAS unmap around the zap)
  *     shadow->lock (mutex: records, the shadow domain's content, resv)
  *       iopt->iova_rwsem (read, to look up an area of the parent IOAS)
@@ -41,31 +41,47 @@ struct kvm;
 struct shadow_s1_format;
 
 /**
- * struct iommufd_shadow_stats - Counters of one shadow, readable by tests
- * @syncs: Ranges synced (allocation, invalidation entries, refreshes)
- * @flushes: IOTLB flushes issued (one per sync or zap that unmapped)
- * @map_calls: iommu_map_nosync() calls
- * @unmap_calls: iommu_unmap_fast() calls
- * @pages_mapped: 4 KiB pages mapped into the shadow
- * @pages_unmapped: 4 KiB pages unmapped from the shadow
- * @zaps: Stage-2 unmap notifications that touched this shadow
- * @errors: Syncs that ended with an error
- * @records: Records held now (mapped runs and stage-1 table pages)
- * @map_syncs: iommu_sync_map() calls (one per sync that mapped)
- * @leaf_breaks: Leaf-size blocks unmapped whole and partly mapped again
+ * enum shadow_counter - Counters of one shadow, for the test ops only
+ * (IOMMU_TEST_OP_SHADOW_STATS reports them in this order): without
+ * CONFIG_IOMMUFD_TEST there are none and shadow_count() does nothing
+ * @SHADOW_SYNCS: Ranges synced (allocation, invalidation entries, refreshes)
+ * @SHADOW_FLUSHES: IOTLB flushes issued (one per sync or zap that unmapped)
+ * @SHADOW_MAP_CALLS: iommu_map_nosync() calls
+ * @SHADOW_UNMAP_CALLS: iommu_unmap_fast() calls
+ * @SHADOW_PAGES_MAPPED: 4 KiB pages mapped into the shadow
+ * @SHADOW_PAGES_UNMAPPED: 4 KiB pages unmapped from the shadow
+ * @SHADOW_ZAPS: Stage-2 unmap notifications that touched this shadow
+ * @SHADOW_ERRORS: Syncs that ended with an error
+ * @SHADOW_RECORDS: Records held (mapped runs and stage-1 table pages), read
+ *	from the shadow's @nr_records when the counters are read
+ * @SHADOW_MAP_SYNCS: iommu_sync_map() calls (one per sync that mapped)
+ * @SHADOW_LEAF_BREAKS: Leaf-size blocks unmapped whole and partly mapped
+ *	again
+ * @SHADOW_NR_COUNTERS: Number of counters
  */
-struct iommufd_shadow_stats {
-	u64 syncs;
-	u64 flushes;
-	u64 map_calls;
-	u64 unmap_calls;
-	u64 pages_mapped;
-	u64 pages_unmapped;
-	u64 zaps;
-	u64 errors;
-	u64 records;
-	u64 map_syncs;
-	u64 leaf_breaks;
+enum shadow_counter {
+	SHADOW_SYNCS,
+	SHADOW_FLUSHES,
+	SHADOW_MAP_CALLS,
+	SHADOW_UNMAP_CALLS,
+	SHADOW_PAGES_MAPPED,
+	SHADOW_PAGES_UNMAPPED,
+	SHADOW_ZAPS,
+	SHADOW_ERRORS,
+	SHADOW_RECORDS,
+	SHADOW_MAP_SYNCS,
+	SHADOW_LEAF_BREAKS,
+	SHADOW_NR_COUNTERS
+};
+
+/**
+ * struct shadow_pages - What one sync or zap did to the shadow domain
+ * @mapped: 4 KiB pages mapped
+ * @unmapped: 4 KiB pages unmapped
+ */
+struct shadow_pages {
+	u64 mapped;
+	u64 unmapped;
 };
 
 /**
@@ -114,6 +130,18 @@ struct shadow_area_slot {
 };
 
 /**
+ * struct shadow_kvm - A shadow's binding to a KVM VM (shadow_kvm.c)
+ * @kvm: The VM, or NULL: not bound
+ * @put_kvm: Drops the reference on @kvm
+ * @item: On the list of bound shadows, while @kvm is set
+ */
+struct shadow_kvm {
+	struct kvm *kvm;
+	void (*put_kvm)(struct kvm *kvm);
+	struct list_head item;
+};
+
+/**
  * struct iommufd_hwpt_shadow - A shadowed stage-1 hw_pagetable
  * @common: The hwpt; @common.domain is the shadow
  * @parent: Stage-2 parent (holds a users reference)
@@ -123,8 +151,7 @@ struct shadow_area_slot {
  * @root: Stage-1 root as given by the VMM
  * @aperture_start: First IOVA translated
  * @aperture_last: Last IOVA translated
- * @kvm: Bound KVM VM, or NULL
- * @put_kvm: Drops the reference on @kvm
+ * @kvm: The KVM binding (shadow_kvm.c)
  * @lock: Serializes sync, zap and reserved-region changes; protects all
  *	below
  * @maps_iova: Mapped runs by IOVA (struct shadow_map)
@@ -150,10 +177,9 @@ struct shadow_area_slot {
  *	iommufd_shadow_max_records
  * @dirty_on: The parent tracks dirty pages: what leaves the shadow is
  *	harvested first (shadow_dirty.c)
- * @stats: Counters
+ * @stats: Counters (enum shadow_counter), with CONFIG_IOMMUFD_TEST
  * @fault: Where and why the last sync failed (zero after a success)
  * @iopt_item: On @iopt->shadow_list
- * @kvm_item: On the list of shadows bound to a KVM VM
  */
 struct iommufd_hwpt_shadow {
 	struct iommufd_hw_pagetable common;
@@ -164,8 +190,7 @@ struct iommufd_hwpt_shadow {
 	u64 root;
 	u64 aperture_start;
 	u64 aperture_last;
-	struct kvm *kvm;
-	void (*put_kvm)(struct kvm *kvm);
+	struct shadow_kvm kvm;
 
 	struct mutex lock; /* see the lock order at the top of this file */
 	struct rb_root_cached maps_iova;
@@ -182,17 +207,40 @@ struct iommufd_hwpt_shadow {
 	struct rb_root_cached resv;
 	unsigned long nr_records;
 	bool dirty_on;
-	struct iommufd_shadow_stats stats;
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	u64 stats[SHADOW_NR_COUNTERS];
+#endif
 	struct shadow_fault fault;
 	struct list_head iopt_item;
-	struct list_head kvm_item;
 };
+
+/* Add @n to a counter of @shadow, if counters are built */
+static inline void shadow_count(struct iommufd_hwpt_shadow *shadow,
+				enum shadow_counter counter, u64 n)
+{
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	shadow->stats[counter] += n;
+#endif
+}
+
+/* The object (shadow.c) */
+struct iommu_hwpt_shadow_invalidate;
+int shadow_inv_range(struct iommufd_hwpt_shadow *shadow,
+		     const struct iommu_hwpt_shadow_invalidate *inv,
+		     u64 *first, u64 *last);
+int shadow_refresh(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last,
+		   struct shadow_fault *fault);
+
+/* KVM binding (shadow_kvm.c) */
+int shadow_kvm_bind(struct iommufd_hwpt_shadow *shadow, int fd);
+void shadow_kvm_unbind(struct iommufd_hwpt_shadow *shadow);
 
 /* Sync engine (shadow_sync.c) */
 extern unsigned long iommufd_shadow_max_records;
 int shadow_init_records(struct iommufd_hwpt_shadow *shadow);
-int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last);
-void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
+int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
+		      struct shadow_pages *pages);
+u64 shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last);
 void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first,
 		       u64 last);
 void shadow_free_records(struct iommufd_hwpt_shadow *shadow);

@@ -205,6 +205,7 @@ struct shadow_retarget {
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
+ * @pages: Pages this sync mapped and unmapped
  * @retarget: Retargeted one-page records whose domain update is pending:
  *	the records already say the new target, the domain still maps the old
  *	one (see shadow_retarget_flush()); the first @nr_retarget are valid
@@ -231,6 +232,7 @@ struct shadow_sync {
 	bool fault_unmap;
 	u64 leaf;
 	u64 nocover;
+	struct shadow_pages pages;
 	/* Last: shadow_sync_init() does not clear it */
 	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
 };
@@ -464,7 +466,7 @@ static int shadow_sync_finish(struct shadow_sync *sync)
 					 sync->map_first,
 					 sync->map_last - sync->map_first + 1);
 
-		shadow->stats.map_syncs++;
+		shadow_count(shadow, SHADOW_MAP_SYNCS, 1);
 		if (err) {
 			rc = err;
 			sync->may_fail = false;
@@ -475,8 +477,10 @@ static int shadow_sync_finish(struct shadow_sync *sync)
 	}
 	if (sync->unmapped) {
 		iommu_iotlb_sync(shadow->common.domain, &sync->gather);
-		shadow->stats.flushes++;
+		shadow_count(shadow, SHADOW_FLUSHES, 1);
 	}
+	shadow_count(shadow, SHADOW_PAGES_MAPPED, sync->pages.mapped);
+	shadow_count(shadow, SHADOW_PAGES_UNMAPPED, sync->pages.unmapped);
 	return rc;
 }
 
@@ -502,7 +506,7 @@ static int shadow_domain_map(struct shadow_sync *sync, u64 iova,
 
 	rc = iommu_map_nosync(shadow->common.domain, iova, phys, len, prot,
 			      GFP_KERNEL_ACCOUNT);
-	shadow->stats.map_calls++;
+	shadow_count(shadow, SHADOW_MAP_CALLS, 1);
 	if (rc)
 		return rc;
 	shadow_note_mapped(sync, iova, iova + len - 1);
@@ -519,8 +523,8 @@ static void shadow_domain_unmap(struct shadow_sync *sync, u64 iova, u64 len)
 				    &sync->gather);
 	WARN_ON_ONCE(unmapped != len);
 	sync->unmapped = true;
-	shadow->stats.unmap_calls++;
-	shadow->stats.pages_unmapped += len / SHADOW_PAGE_SIZE;
+	shadow_count(shadow, SHADOW_UNMAP_CALLS, 1);
+	sync->pages.unmapped += len / SHADOW_PAGE_SIZE;
 }
 
 static void shadow_map_discard(struct iommufd_hwpt_shadow *shadow,
@@ -579,8 +583,8 @@ static void shadow_retarget_flush(struct shadow_sync *sync)
 		if (!sync->retarget_err)
 			sync->retarget_err = rc;
 	}
-	shadow->stats.map_calls += n;
-	shadow->stats.pages_mapped += mapped;
+	shadow_count(shadow, SHADOW_MAP_CALLS, n);
+	sync->pages.mapped += mapped;
 	if (mapped)
 		shadow_note_mapped(sync, first, last);
 }
@@ -769,11 +773,11 @@ static int shadow_unmap_part(struct shadow_sync *sync, struct shadow_map *map,
 
 	shadow_unmap_pages(sync, ufirst, ulast - ufirst + 1);
 	if (ufirst != first) {
-		shadow->stats.leaf_breaks++;
+		shadow_count(shadow, SHADOW_LEAF_BREAKS, 1);
 		rcl = shadow_remap(sync, map, ufirst, first - 1);
 	}
 	if (ulast != last) {
-		shadow->stats.leaf_breaks++;
+		shadow_count(shadow, SHADOW_LEAF_BREAKS, 1);
 		rcr = shadow_remap(sync, map, last + 1, ulast);
 	}
 	rc = rcl ?: rcr;
@@ -1028,7 +1032,7 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 				return rc;
 			}
 		}
-		shadow->stats.pages_mapped += len / SHADOW_PAGE_SIZE;
+		sync->pages.mapped += len / SHADOW_PAGE_SIZE;
 		*done = iova + len;
 		if (iova + len - 1 == last)
 			return 0;
@@ -1567,6 +1571,7 @@ static void shadow_fault_unmap(struct shadow_sync *sync, u64 iova)
  * @shadow: The shadow, with shadow->lock held
  * @iova: First IOVA, 4 KiB aligned
  * @last: Last IOVA, the last byte of a 4 KiB page
+ * @pages: If not NULL, gets the pages the sync mapped and unmapped
  *
  * Return: 0, or an errno of UAPI.md, with @shadow->fault saying where and
  * why. On error the range is synced before @shadow->fault.iova exactly as
@@ -1574,7 +1579,8 @@ static void shadow_fault_unmap(struct shadow_sync *sync, u64 iova)
  * as it was, synced, or not mapped (a failed iommu_sync_map() unmaps all
  * the sync mapped).
  */
-int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
+int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
+		      struct shadow_pages *pages)
 {
 	struct shadow_s1_walk walk = {
 		.root = shadow->root,
@@ -1617,10 +1623,11 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last)
 			};
 		rc = rc2;
 	}
-	shadow->stats.syncs++;
+	shadow_count(shadow, SHADOW_SYNCS, 1);
 	if (rc)
-		shadow->stats.errors++;
-	shadow->stats.records = shadow->nr_records;
+		shadow_count(shadow, SHADOW_ERRORS, 1);
+	if (pages)
+		*pages = sync.pages;
 	return rc;
 }
 
@@ -1637,7 +1644,6 @@ void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	shadow_sync_init(&sync, shadow, false);
 	shadow_unmap_range(&sync, first, last);
 	shadow_sync_finish(&sync);
-	shadow->stats.records = shadow->nr_records;
 }
 
 /*
@@ -1687,8 +1693,10 @@ static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
  *
  * Unmaps every shadow entry whose output lies in [first, last] and every
  * IOVA a stage-1 table page there described. Never fails.
+ *
+ * Return: The number of 4 KiB pages unmapped from the shadow.
  */
-void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
+u64 shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
 	struct interval_tree_node *node;
 	struct shadow_sync sync __uninitialized;
@@ -1722,8 +1730,8 @@ void shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	}
 	shadow_sync_finish(&sync);
 	if (touched)
-		shadow->stats.zaps++;
-	shadow->stats.records = shadow->nr_records;
+		shadow_count(shadow, SHADOW_ZAPS, 1);
+	return sync.pages.unmapped;
 }
 
 /**
@@ -1848,6 +1856,7 @@ void shadow_resv_del_dev(struct iommufd_hwpt_shadow *shadow, struct device *dev)
 		if (first <= last)
 			shadow_sync_range(shadow,
 					  ALIGN_DOWN(first, SHADOW_PAGE_SIZE),
-					  ALIGN(last + 1, SHADOW_PAGE_SIZE) - 1);
+					  ALIGN(last + 1, SHADOW_PAGE_SIZE) - 1,
+					  NULL);
 	}
 }

@@ -286,7 +286,6 @@ static void world_init(void)
 	mutex_init(&W.sh.lock);
 	shadow_init_records(&W.sh);
 	INIT_LIST_HEAD(&W.sh.iopt_item);
-	INIT_LIST_HEAD(&W.sh.kvm_item);
 	list_add_tail(&W.sh.iopt_item, &W.iopt.shadow_list);
 }
 
@@ -303,7 +302,7 @@ static int e_sync(u64 first, u64 last)
 	int rc;
 
 	mutex_lock(&W.sh.lock);
-	rc = shadow_sync_range(&W.sh, first, last);
+	rc = shadow_sync_range(&W.sh, first, last, NULL);
 	mutex_unlock(&W.sh.lock);
 	return rc;
 }

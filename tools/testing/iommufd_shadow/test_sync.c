@@ -656,7 +656,6 @@ static void world_init(unsigned int dt, u64 ap_start, u64 ap_size, u64 seed)
 	mutex_init(&W.sh.lock);
 	shadow_init_records(&W.sh);
 	INIT_LIST_HEAD(&W.sh.iopt_item);
-	INIT_LIST_HEAD(&W.sh.kvm_item);
 	list_add_tail(&W.sh.iopt_item, &W.iopt.shadow_list);
 	W.up = true;
 }
@@ -754,7 +753,7 @@ static int e_sync(u64 first, u64 last)
 
 	call_before = fs;
 	mutex_lock(&W.sh.lock);
-	rc = shadow_sync_range(&W.sh, first, last);
+	rc = shadow_sync_range(&W.sh, first, last, NULL);
 	mutex_unlock(&W.sh.lock);
 	return rc;
 }
@@ -1264,7 +1263,7 @@ static bool test_large_leaves(void)
 	T_EXACT(W.ap_start, W.ap_last);
 	T_ASSERT_EQ(leaves_unmapped, 1);
 	T_ASSERT_EQ(nr_leaves, 1);
-	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 2);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_LEAF_BREAKS], 2);
 	T_ASSERT_EQ(fs.map_syncs - call_before.map_syncs, 1);
 	T_ASSERT_EQ(fs.flushes - call_before.flushes, 1);
 
@@ -1275,7 +1274,7 @@ static bool test_large_leaves(void)
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
 	T_ASSERT_EQ(nr_leaves, 0);
-	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 2);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_LEAF_BREAKS], 2);
 
 	/*
 	 * A remap that fails: a sync must not drop what lies outside its
@@ -1315,11 +1314,11 @@ static bool test_large_leaves(void)
 	T_ASSERT_EQ(nr_leaves, 0);
 	g_map(AP + 0x405000, DATA_GPA + 0x900000, 0);
 	call_before = fs;
-	breaks = W.sh.stats.leaf_breaks;
+	breaks = W.sh.stats[SHADOW_LEAF_BREAKS];
 	T_ASSERT_EQ(e_sync(AP + 0x405000, AP + 0x405fff), 0);
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
-	T_ASSERT_EQ(W.sh.stats.leaf_breaks, breaks);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_LEAF_BREAKS], breaks);
 	T_ASSERT_EQ(fs.pages_unmapped - call_before.pages_unmapped, 1);
 	return true;
 }
@@ -1433,7 +1432,7 @@ static bool test_leaf_sizes(void)
 	T_ASSERT_EQ(e_sync(AP, AP + 0x3fff), 0);
 	T_OK();
 	T_EXACT(W.ap_start, W.ap_last);
-	T_ASSERT_EQ(W.sh.stats.leaf_breaks, 1);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_LEAF_BREAKS], 1);
 	return true;
 }
 
@@ -1503,7 +1502,7 @@ static bool test_zap_table_page(void)
 	T_ASSERT_EQ(dom_count, 8);
 	T_ASSERT(dom_find(AP));
 	T_ASSERT(!dom_find(AP + 0x100000));
-	T_ASSERT_EQ(W.sh.stats.zaps, 1);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_ZAPS], 1);
 	/* the table is unreadable now: a sync stops there */
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), -ENXIO);
 	T_OK();
@@ -1852,7 +1851,7 @@ static bool test_emit_error_partial(void)
 			 slot->phys == host_phys(DATA_GPA + 0x100000 +
 						 i * 0x3000));
 	}
-	T_ASSERT_EQ(W.sh.stats.errors, 1);
+	T_ASSERT_EQ(W.sh.stats[SHADOW_ERRORS], 1);
 	T_ASSERT_EQ(e_sync(W.ap_start, W.ap_last), 0);
 	T_EXACT(W.ap_start, W.ap_last);
 	T_OK();
@@ -3448,7 +3447,7 @@ static bool random_run(u64 seed, const struct rcfg *c)
 		return false;
 	}
 	rs.leaves += leaves_built;
-	rs.leaf_breaks += W.sh.stats.leaf_breaks;
+	rs.leaf_breaks += W.sh.stats[SHADOW_LEAF_BREAKS];
 	if (!dm_on)
 		return world_fini();
 	/* Destroying the shadow harvests; the parent frees what it kept */
