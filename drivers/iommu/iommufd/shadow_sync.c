@@ -605,7 +605,7 @@ static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
 	shadow_domain_unmap(sync, iova, len);
 }
 
-static int __must_check shadow_yield_now(struct shadow_sync *sync)
+static int shadow_yield_now(struct shadow_sync *sync)
 {
 	sync->work = 0;
 	cond_resched();
@@ -615,8 +615,14 @@ static int __must_check shadow_yield_now(struct shadow_sync *sync)
 	return 0;
 }
 
-/* Called per page and run: the common case must not cost a call */
-static __always_inline int __must_check shadow_yield(struct shadow_sync *sync)
+/*
+ * One unit of work done (a page, a run, a record): every
+ * SHADOW_YIELD_EVERY units, cond_resched() and, for a sync, -EINTR on a
+ * fatal signal. What was done stays consistent, so stopping there is safe;
+ * a zap or clear (may_fail false) never gets an error. Called per page
+ * and run: the common case must not cost a call.
+ */
+static __always_inline int shadow_yield(struct shadow_sync *sync)
 {
 	if (likely(++sync->work < SHADOW_YIELD_EVERY))
 		return 0;
@@ -843,17 +849,10 @@ static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last)
 				       min(last, node->last));
 		if (rc)
 			return rc;
-		/*
-		 * One hole can cover up to the cap of records: yield. What is
-		 * unmapped stays unmapped, so stopping here is safe, but only
-		 * a sync may stop; zaps and destroy must finish.
-		 */
-		if (++sync->work >= SHADOW_YIELD_EVERY) {
-			sync->work = 0;
-			cond_resched();
-			if (sync->may_fail && fatal_signal_pending(current))
-				return -EINTR;
-		}
+		/* One hole can cover up to the cap of records */
+		rc = shadow_yield(sync);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -1019,20 +1018,19 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		rc = shadow_map_pages(sync, iova, phys, len, prot);
 		if (rc)
 			return rc;
+		sync->pages.mapped += len / SHADOW_PAGE_SIZE;
 		if (record) {
 			rc = shadow_record(shadow, iova, iova + len - 1, oa,
 					   prot);
 			if (rc) {
+				/* No record says it is there: take it back */
 				if (unlikely(shadow->dirty_on))
 					shadow_dirty_harvest(shadow, iova, oa,
 							     len, prot);
-				iommu_unmap_fast(shadow->common.domain, iova,
-						 len, &sync->gather);
-				sync->unmapped = true;
+				shadow_domain_unmap(sync, iova, len);
 				return rc;
 			}
 		}
-		sync->pages.mapped += len / SHADOW_PAGE_SIZE;
 		*done = iova + len;
 		if (iova + len - 1 == last)
 			return 0;
@@ -1676,10 +1674,7 @@ static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
 					  map->iova.last);
 			touched = true;
 		}
-		if (++sync->work >= SHADOW_YIELD_EVERY) {
-			sync->work = 0;
-			cond_resched();
-		}
+		shadow_yield(sync);	/* a zap: never fails */
 		if (b == b_last)
 			return touched;
 	}
