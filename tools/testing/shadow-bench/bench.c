@@ -52,7 +52,9 @@
 
 /* A header library: this program uses part of it */
 #pragma GCC diagnostic ignored "-Wunused-function"
-#include "shadow_lib.h"
+#include "shadow_edu_lib.h"
+#include "shadow_s390_lib.h"
+#include "shadow_vfio_lib.h"
 #include "shadow_test_utils.h"
 #include "../../../drivers/iommu/iommufd/iommufd_test.h"
 

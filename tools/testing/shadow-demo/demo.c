@@ -21,7 +21,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "../selftests/iommu/shadow_lib.h"
+#include "../selftests/iommu/shadow_edu_lib.h"
+#include "../selftests/iommu/shadow_s390_lib.h"
+#include "../selftests/iommu/shadow_vfio_lib.h"
 
 #define PAGE		0x1000UL
 #define FILL		0x5a

@@ -22,6 +22,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "../selftests/iommu/shadow_s390_lib.h"
 #include "../selftests/iommu/virtio_rng_lib.h"
 
 #define PAGE		0x1000UL

@@ -14,7 +14,9 @@
  * device they skip.
  */
 #include "kselftest_harness.h"
-#include "shadow_lib.h"
+#include "shadow_edu_lib.h"
+#include "shadow_s390_lib.h"
+#include "shadow_vfio_lib.h"
 #include "shadow_test_utils.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 

@@ -16,7 +16,7 @@
 #include <linux/kvm.h>
 
 #include "iommufd_utils.h"
-#include "shadow_lib.h"
+#include "shadow_s390_lib.h"
 #include "shadow_test_utils.h"
 
 #define PG		0x1000UL

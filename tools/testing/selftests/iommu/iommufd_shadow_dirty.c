@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "iommufd_utils.h"
-#include "shadow_lib.h"
+#include "shadow_s390_lib.h"
 
 #define PG		0x1000UL
 #define GPA_BASE	0x1000000UL	/* MOCK_APERTURE_START */

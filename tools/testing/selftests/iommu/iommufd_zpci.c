@@ -34,6 +34,7 @@
 #include <poll.h>
 
 #include "kselftest_harness.h"
+#include "shadow_s390_lib.h"
 #include "virtio_rng_lib.h"
 
 #define PAGE		0x1000UL

@@ -33,7 +33,7 @@
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
-#include "shadow_lib.h"
+#include "shadow_vfio_lib.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
