@@ -130,6 +130,28 @@ struct shadow_area_slot {
 };
 
 /**
+ * struct shadow_s2_view - What the sync engine remembers of the stage-2
+ * parent, so that a refresh takes no IOAS lock and no page walk of the
+ * parent in the common case. All of it describes guest memory the parent
+ * maps and pins; a zap forgets what it touches (shadow_s2_forget() in
+ * shadow_sync.c) before the parent unpins, which keeps I1.
+ * @areas: Parent areas accepted, until the parent unmaps them (see the
+ *	I1 argument in shadow_sync.c)
+ * @area_next: Slot of @areas to fill next
+ * @area_hit: Slot of @areas that answered last
+ * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
+ *	was seen to map host-contiguously (struct shadow_pblock, hashed)
+ * @nr_pblocks: Slots of @pblocks in use (none: a lookup costs nothing)
+ */
+struct shadow_s2_view {
+	struct shadow_area_slot areas[SHADOW_AREA_SLOTS];
+	unsigned int area_next;
+	unsigned int area_hit;
+	struct shadow_pblock *pblocks;
+	unsigned int nr_pblocks;
+};
+
+/**
  * struct shadow_kvm - A shadow's binding to a KVM VM (shadow_kvm.c)
  * @kvm: The VM, or NULL: not bound
  * @put_kvm: Drops the reference on @kvm
@@ -160,13 +182,7 @@ struct shadow_kvm {
  * @oa_hash: One-page runs, hashed by the 2 MiB block of their output
  *	address: the reverse map for them, cheaper to keep up than @maps_oa
  *	for a guest that retargets scattered pages
- * @areas: Parent areas accepted, until the parent unmaps them (see the
- *	I1 argument in shadow_sync.c)
- * @area_next: Slot of @areas to fill next
- * @area_hit: Slot of @areas that answered last
- * @pblocks: Parent block cache: 2 MiB blocks of guest memory the parent
- *	was seen to map host-contiguously (struct shadow_pblock, hashed)
- * @nr_pblocks: Slots of @pblocks in use (none: a lookup costs nothing)
+ * @s2: What the engine remembers of the parent's mappings
  * @tables_gpa: Stage-1 table pages read, by guest address (struct
  *	shadow_table)
  * @tables_iova: The same by the IOVA range each table translates
@@ -196,11 +212,7 @@ struct iommufd_hwpt_shadow {
 	struct rb_root_cached maps_iova;
 	struct rb_root_cached maps_oa;
 	struct hlist_head *oa_hash;
-	struct shadow_area_slot areas[SHADOW_AREA_SLOTS];
-	unsigned int area_next;
-	unsigned int area_hit;
-	struct shadow_pblock *pblocks;
-	unsigned int nr_pblocks;
+	struct shadow_s2_view s2;
 	struct rb_root_cached tables_gpa;
 	struct rb_root_cached tables_iova;
 	struct shadow_tcache_slot tcache[SHADOW_TCACHE_SLOTS];

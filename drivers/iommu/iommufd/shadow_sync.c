@@ -56,7 +56,7 @@
  * has to take shadow->lock first, and when it does it finds and zaps what
  * the engine installed. So an area accepted once stays usable until the
  * zap of its unmap: the shadow remembers the last few it accepted
- * (shadow->areas) and the zap forgets those it touches, so a refresh
+ * (shadow->s2.areas) and the zap forgets those it touches, so a refresh
  * takes no IOAS lock in the common case. Guest table pages are read the
  * same way: directly through the kernel mapping of the pinned page; the
  * shadow remembers that mapping for the last table of each size it read
@@ -249,24 +249,23 @@ int shadow_init_records(struct iommufd_hwpt_shadow *shadow)
 	shadow->oa_hash = kvcalloc(1U << SHADOW_OA_HASH_BITS,
 				   sizeof(*shadow->oa_hash),
 				   GFP_KERNEL_ACCOUNT);
-	shadow->pblocks = kvcalloc(1U << SHADOW_PBLOCK_BITS,
-				   sizeof(*shadow->pblocks),
-				   GFP_KERNEL_ACCOUNT);
-	if (!shadow->oa_hash || !shadow->pblocks) {
+	shadow->s2.pblocks = kvcalloc(1U << SHADOW_PBLOCK_BITS,
+				      sizeof(*shadow->s2.pblocks),
+				      GFP_KERNEL_ACCOUNT);
+	if (!shadow->oa_hash || !shadow->s2.pblocks) {
 		kvfree(shadow->oa_hash);
-		kvfree(shadow->pblocks);
+		kvfree(shadow->s2.pblocks);
 		shadow->oa_hash = NULL;
-		shadow->pblocks = NULL;
+		shadow->s2.pblocks = NULL;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static struct shadow_pblock *shadow_pblock(struct iommufd_hwpt_shadow *shadow,
-					   u64 oa)
+static struct shadow_pblock *shadow_pblock(struct shadow_s2_view *s2, u64 oa)
 {
-	return &shadow->pblocks[hash_64(oa >> SHADOW_OA_BLOCK_SHIFT,
-					SHADOW_PBLOCK_BITS)];
+	return &s2->pblocks[hash_64(oa >> SHADOW_OA_BLOCK_SHIFT,
+				    SHADOW_PBLOCK_BITS)];
 }
 
 /*
@@ -274,15 +273,15 @@ static struct shadow_pblock *shadow_pblock(struct iommufd_hwpt_shadow *shadow,
  * @avail, how many bytes from @oa on are known contiguous with it.
  */
 static __always_inline phys_addr_t
-shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow, u64 oa, u64 *avail)
+shadow_pblock_phys(struct shadow_s2_view *s2, u64 oa, u64 *avail)
 {
 	struct shadow_pblock *pb;
 	unsigned int idx = (oa & (SHADOW_OA_BLOCK - 1)) / SHADOW_PAGE_SIZE;
 
 	/* Scattered guest memory fills none */
-	if (!shadow->nr_pblocks)
+	if (!s2->nr_pblocks)
 		return 0;
-	pb = shadow_pblock(shadow, oa);
+	pb = shadow_pblock(s2, oa);
 	if (pb->tag != (oa >> SHADOW_OA_BLOCK_SHIFT) + 1 ||
 	    idx < pb->first || idx > pb->last)
 		return 0;
@@ -291,7 +290,7 @@ shadow_pblock_phys(struct iommufd_hwpt_shadow *shadow, u64 oa, u64 *avail)
 }
 
 /* Guest [oa, oa + len) is host contiguous from @phys: note the blocks */
-static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
+static void shadow_pblock_fill(struct shadow_s2_view *s2, u64 oa,
 			       phys_addr_t phys, u64 len)
 {
 	u64 end = oa + len - 1;
@@ -301,7 +300,7 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 		u64 last = min(end, blk + SHADOW_OA_BLOCK - 1);
 		unsigned int first = (oa - blk) / SHADOW_PAGE_SIZE;
 		unsigned int lastp = (last - blk) / SHADOW_PAGE_SIZE;
-		struct shadow_pblock *pb = shadow_pblock(shadow, blk);
+		struct shadow_pblock *pb = shadow_pblock(s2, blk);
 		phys_addr_t base = phys - (oa - blk);
 
 		if (lastp - first + 1 >= SHADOW_PBLOCK_MIN) {
@@ -313,7 +312,7 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 				pb->last = max_t(unsigned int, pb->last, lastp);
 			} else {
 				if (!pb->tag)
-					shadow->nr_pblocks++;
+					s2->nr_pblocks++;
 				pb->tag = (blk >> SHADOW_OA_BLOCK_SHIFT) + 1;
 				pb->phys = base;
 				pb->first = first;
@@ -327,41 +326,38 @@ static void shadow_pblock_fill(struct iommufd_hwpt_shadow *shadow, u64 oa,
 	}
 }
 
-/* The parent unmaps guest [first, last]: forget the areas it touches */
-static void shadow_areas_zap(struct iommufd_hwpt_shadow *shadow, u64 first,
-			     u64 last)
+/*
+ * The parent unmaps guest [first, last]: forget every accepted area and
+ * every cached block it touches, so that nothing the view says about that
+ * memory outlives the zap (the I1 argument at the top of the file).
+ */
+static void shadow_s2_forget(struct shadow_s2_view *s2, u64 first, u64 last)
 {
+	u64 blk = first >> SHADOW_OA_BLOCK_SHIFT;
 	unsigned int i;
 
 	for (i = 0; i < SHADOW_AREA_SLOTS; i++) {
-		struct shadow_area_slot *slot = &shadow->areas[i];
+		struct shadow_area_slot *slot = &s2->areas[i];
 
 		if (slot->first <= last && slot->last >= first)
 			*slot = (struct shadow_area_slot){};
 	}
-}
 
-/* The parent unmaps guest [first, last]: forget the blocks it touches */
-static void shadow_pblock_zap(struct iommufd_hwpt_shadow *shadow, u64 first,
-			      u64 last)
-{
-	u64 blk = first >> SHADOW_OA_BLOCK_SHIFT;
-
-	if (!shadow->nr_pblocks)
+	if (!s2->nr_pblocks)
 		return;
 	if ((last >> SHADOW_OA_BLOCK_SHIFT) - blk >= 1U << SHADOW_PBLOCK_BITS) {
-		memset(shadow->pblocks, 0, sizeof(*shadow->pblocks) <<
+		memset(s2->pblocks, 0, sizeof(*s2->pblocks) <<
 		       SHADOW_PBLOCK_BITS);
-		shadow->nr_pblocks = 0;
+		s2->nr_pblocks = 0;
 		return;
 	}
 	for (; blk <= last >> SHADOW_OA_BLOCK_SHIFT; blk++) {
 		struct shadow_pblock *pb =
-			shadow_pblock(shadow, blk << SHADOW_OA_BLOCK_SHIFT);
+			shadow_pblock(s2, blk << SHADOW_OA_BLOCK_SHIFT);
 
 		if (pb->tag == blk + 1) {
 			pb->tag = 0;
-			shadow->nr_pblocks--;
+			s2->nr_pblocks--;
 		}
 	}
 }
@@ -904,6 +900,7 @@ static int shadow_parent_area_slow(struct shadow_sync *sync, u64 oa,
 				   u64 *area_last, u32 *prot)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct shadow_s2_view *s2 = &shadow->s2;
 	struct io_pagetable *iopt = shadow->iopt;
 	struct shadow_area_slot *slot;
 	struct iopt_area *area;
@@ -912,10 +909,9 @@ static int shadow_parent_area_slow(struct shadow_sync *sync, u64 oa,
 
 	for (i = 1; i < SHADOW_AREA_SLOTS; i++) {
 		/* From the slot that answered last: runs come in order */
-		slot = &shadow->areas[(shadow->area_hit + i) %
-				      SHADOW_AREA_SLOTS];
+		slot = &s2->areas[(s2->area_hit + i) % SHADOW_AREA_SLOTS];
 		if (oa >= slot->first && oa <= slot->last && slot->last) {
-			shadow->area_hit = slot - shadow->areas;
+			s2->area_hit = slot - s2->areas;
 			*area_last = slot->last;
 			*prot = slot->prot;
 			return 0;
@@ -927,7 +923,7 @@ static int shadow_parent_area_slow(struct shadow_sync *sync, u64 oa,
 	down_read(&iopt->iova_rwsem);
 	area = iopt_area_iter_first(iopt, oa, oa);
 	if (area && area->pages && !area->prevent_access) {
-		slot = &shadow->areas[shadow->area_next++ % SHADOW_AREA_SLOTS];
+		slot = &s2->areas[s2->area_next++ % SHADOW_AREA_SLOTS];
 		slot->first = iopt_area_iova(area);
 		slot->last = iopt_area_last_iova(area);
 		slot->prot = area->iommu_prot & (IOMMU_READ | IOMMU_WRITE);
@@ -944,8 +940,8 @@ static __always_inline int shadow_parent_area(struct shadow_sync *sync,
 					      u64 oa, u64 *area_last,
 					      u32 *prot)
 {
-	struct shadow_area_slot *slot =
-		&sync->shadow->areas[sync->shadow->area_hit];
+	struct shadow_s2_view *s2 = &sync->shadow->s2;
+	struct shadow_area_slot *slot = &s2->areas[s2->area_hit];
 
 	if (likely(oa >= slot->first && oa <= slot->last && slot->last)) {
 		*area_last = slot->last;
@@ -961,7 +957,7 @@ static __always_inline int shadow_parent_phys(struct iommufd_hwpt_shadow *shadow
 {
 	u64 avail;
 
-	*phys = shadow_pblock_phys(shadow, oa, &avail);
+	*phys = shadow_pblock_phys(&shadow->s2, oa, &avail);
 	if (*phys)
 		return 0;
 	*phys = iommu_iova_to_phys(shadow->parent->common.domain, oa);
@@ -999,7 +995,7 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		while (iova + len - 1 < last && len < max_len) {
 			u64 step = SHADOW_PAGE_SIZE;
 
-			next_phys = shadow_pblock_phys(shadow, oa + len,
+			next_phys = shadow_pblock_phys(&shadow->s2, oa + len,
 						       &avail);
 			if (next_phys) {
 				/* What the cache knows, in one step */
@@ -1013,7 +1009,7 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 				break;
 			len += step;
 		}
-		shadow_pblock_fill(shadow, oa, phys, len);
+		shadow_pblock_fill(&shadow->s2, oa, phys, len);
 
 		rc = shadow_map_pages(sync, iova, phys, len, prot);
 		if (rc)
@@ -1319,7 +1315,7 @@ static __always_inline bool shadow_emit_page(struct shadow_sync *sync,
 					     int *rc)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	struct shadow_area_slot *slot = &shadow->areas[shadow->area_hit];
+	struct shadow_area_slot *slot = &shadow->s2.areas[shadow->s2.area_hit];
 	struct shadow_map *left = sync->cursor, *map;
 	u64 iova = run->iova, oa = run->oa;
 	struct rb_node *rb;
@@ -1698,8 +1694,7 @@ u64 shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 	bool touched = false;
 
 	shadow_sync_init(&sync, shadow, false);
-	shadow_areas_zap(shadow, first, last);
-	shadow_pblock_zap(shadow, first, last);
+	shadow_s2_forget(&shadow->s2, first, last);
 	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
 						last))) {
 		struct shadow_map *map = container_of(node, struct shadow_map,
@@ -1753,8 +1748,8 @@ void shadow_free_records(struct iommufd_hwpt_shadow *shadow)
 	}
 	kvfree(shadow->oa_hash);
 	shadow->oa_hash = NULL;
-	kvfree(shadow->pblocks);
-	shadow->pblocks = NULL;
+	kvfree(shadow->s2.pblocks);
+	shadow->s2.pblocks = NULL;
 }
 
 /**
