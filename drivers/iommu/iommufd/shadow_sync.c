@@ -180,61 +180,75 @@ struct shadow_retarget {
 };
 
 /**
+ * struct shadow_batch - What one sync or zap changes in the shadow domain
+ * @domain: The shadow domain
+ * @gather: Unmaps not yet flushed
+ * @unmapped: Something was unmapped: one IOTLB flush at the end
+ * @mapped: Something was mapped: one iommu_sync_map() at the end
+ * @map_first: First IOVA mapped
+ * @map_last: Last IOVA mapped
+ * @pages: Pages mapped and unmapped
+ * @nr_retarget: Entries in @retarget
+ * @retarget_err: A queued retarget failed to map: the sync fails with it
+ * @retarget: Retargeted one-page records whose domain update is pending:
+ *	the records already say the new target, the domain still maps the old
+ *	one; the first @nr_retarget are valid, the rest is never read
+ *
+ * The shadow_batch_*() functions are the engine's only callers of the
+ * IOMMU map, unmap, sync, flush and lookup functions. Each applies the
+ * queued retargets first (shadow_batch_apply()), so nothing reads or
+ * changes the domain while it lags the records.
+ */
+struct shadow_batch {
+	struct iommu_domain *domain;
+	struct iommu_iotlb_gather gather;
+	bool unmapped;
+	bool mapped;
+	u64 map_first;
+	u64 map_last;
+	struct shadow_pages pages;
+	unsigned int nr_retarget;
+	int retarget_err;
+	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
+};
+
+/**
  * struct shadow_sync - State of one sync or zap
  * @shadow: The shadow
- * @gather: Unmaps not yet flushed
- * @unmapped: Something was unmapped: flush at the end
- * @mapped: Something was mapped: iommu_sync_map() at the end
+ * @batch: Its changes to the shadow domain
  * @may_fail: A sync, which reports errors; a zap or clear must not fail
  * @no_remap: Breaking a leaf-size block unmaps all of it (after a failed
  *	iommu_sync_map(): nothing new may be mapped any more)
  * @work: Units of work since the last yield
  * @gen: Generation of this sync, for table records
- * @map_first: First IOVA mapped by this sync
- * @map_last: Last IOVA mapped by this sync
  * @cursor: The last record a sync kept or retargeted, below the IOVA it
  *	reconciles next (records there are never freed during the sync)
  * @resv_known: [@resv_free_first, @resv_free_last] holds no reserved IOVA
  * @resv_free_first: See @resv_known
  * @resv_free_last: See @resv_known
- * @nr_retarget: Entries in @retarget
- * @retarget_err: A batched retarget failed to map: the sync fails with it
  * @cur: First IOVA the sync has not reconciled yet, in the run it is at
  * @fault_set: @shadow->fault holds where and why the sync failed
  * @fault_unmap: Unmapping the page the sync failed at
  * @leaf: Smallest page size above 4 KiB of the shadow domain, or 0
  * @nocover: Next page size above @leaf, or 0: no map call covers a whole
  *	aligned block of it
- * @pages: Pages this sync mapped and unmapped
- * @retarget: Retargeted one-page records whose domain update is pending:
- *	the records already say the new target, the domain still maps the old
- *	one (see shadow_retarget_flush()); the first @nr_retarget are valid
  */
 struct shadow_sync {
 	struct iommufd_hwpt_shadow *shadow;
-	struct iommu_iotlb_gather gather;
-	bool unmapped;
-	bool mapped;
+	struct shadow_batch *batch;
 	bool may_fail;
 	bool no_remap;
 	unsigned int work;
 	u64 gen;
-	u64 map_first;
-	u64 map_last;
 	struct shadow_map *cursor;
 	bool resv_known;
 	u64 resv_free_first;
 	u64 resv_free_last;
-	unsigned int nr_retarget;
-	int retarget_err;
 	u64 cur;
 	bool fault_set;
 	bool fault_unmap;
 	u64 leaf;
 	u64 nocover;
-	struct shadow_pages pages;
-	/* Last: shadow_sync_init() does not clear it */
-	struct shadow_retarget retarget[SHADOW_RETARGET_BATCH];
 };
 
 static atomic64_t shadow_gen = ATOMIC64_INIT(0);
@@ -392,21 +406,34 @@ u64 shadow_map_max_len(struct iommu_domain *domain, u64 iova)
 }
 
 /*
- * Callers declare the sync __uninitialized: this clears all of it but the
- * retarget queue (of which only the first nr_retarget entries are read),
- * where CONFIG_INIT_STACK_ALL_ZERO would clear its 512 bytes on every
- * refresh, however small.
+ * Callers declare the batch __uninitialized: its retarget queue is only
+ * read up to nr_retarget, and CONFIG_INIT_STACK_ALL_ZERO would clear its
+ * 512 bytes on every refresh, however small.
  */
 static void shadow_sync_init(struct shadow_sync *sync,
+			     struct shadow_batch *batch,
 			     struct iommufd_hwpt_shadow *shadow, bool may_fail)
 {
+	struct iommu_domain *domain = shadow->common.domain;
+
 	lockdep_assert_held(&shadow->lock);
-	memset(sync, 0, offsetof(struct shadow_sync, retarget));
-	sync->shadow = shadow;
-	sync->may_fail = may_fail;
-	sync->gen = atomic64_inc_return(&shadow_gen);
-	iommu_iotlb_gather_init(&sync->gather);
-	shadow_leaf_sizes(shadow->common.domain, &sync->leaf, &sync->nocover);
+	*sync = (struct shadow_sync){
+		.shadow = shadow,
+		.batch = batch,
+		.may_fail = may_fail,
+		.gen = atomic64_inc_return(&shadow_gen),
+	};
+	shadow_leaf_sizes(domain, &sync->leaf, &sync->nocover);
+
+	batch->domain = domain;
+	iommu_iotlb_gather_init(&batch->gather);
+	batch->unmapped = false;
+	batch->mapped = false;
+	batch->map_first = 0;
+	batch->map_last = 0;
+	batch->pages = (struct shadow_pages){};
+	batch->nr_retarget = 0;
+	batch->retarget_err = 0;
 }
 
 /* The fault an errno of the engine or the driver stands for */
@@ -439,131 +466,77 @@ static void shadow_note_fault(struct shadow_sync *sync, u64 iova, u64 addr,
 }
 
 static int shadow_unmap_range(struct shadow_sync *sync, u64 first, u64 last);
-static void shadow_retarget_flush(struct shadow_sync *sync);
 static int shadow_remap(struct shadow_sync *sync, struct shadow_map *map,
 			u64 first, u64 last);
-
-/*
- * One IOTLB flush for everything the sync or zap unmapped, then one
- * iommu_sync_map() over what it mapped. If the driver cannot sync the new
- * mappings, the device may not see them while the records say they are
- * there, and no later sync would map them again: unmap the span instead
- * (always safe) and fail.
- */
-static int shadow_sync_finish(struct shadow_sync *sync)
-{
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	int rc;
-
-	shadow_retarget_flush(sync);
-	rc = sync->retarget_err;
-	if (sync->mapped) {
-		int err = iommu_sync_map(shadow->common.domain,
-					 sync->map_first,
-					 sync->map_last - sync->map_first + 1);
-
-		shadow_count(shadow, SHADOW_MAP_SYNCS, 1);
-		if (err) {
-			rc = err;
-			sync->may_fail = false;
-			sync->no_remap = true;
-			shadow_unmap_range(sync, sync->map_first,
-					   sync->map_last);
-		}
-	}
-	if (sync->unmapped) {
-		iommu_iotlb_sync(shadow->common.domain, &sync->gather);
-		shadow_count(shadow, SHADOW_FLUSHES, 1);
-	}
-	shadow_count(shadow, SHADOW_PAGES_MAPPED, sync->pages.mapped);
-	shadow_count(shadow, SHADOW_PAGES_UNMAPPED, sync->pages.unmapped);
-	return rc;
-}
-
-/* [first, last] was mapped: iommu_sync_map() covers it at the end */
-static void shadow_note_mapped(struct shadow_sync *sync, u64 first, u64 last)
-{
-	if (!sync->mapped) {
-		sync->mapped = true;
-		sync->map_first = first;
-		sync->map_last = last;
-	} else {
-		sync->map_first = min(sync->map_first, first);
-		sync->map_last = max(sync->map_last, last);
-	}
-}
-
-/* Map [iova, iova + len) -> phys; iommu_sync_map() comes at the end */
-static int shadow_domain_map(struct shadow_sync *sync, u64 iova,
-			     phys_addr_t phys, u64 len, u32 prot)
-{
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	int rc;
-
-	rc = iommu_map_nosync(shadow->common.domain, iova, phys, len, prot,
-			      GFP_KERNEL_ACCOUNT);
-	shadow_count(shadow, SHADOW_MAP_CALLS, 1);
-	if (rc)
-		return rc;
-	shadow_note_mapped(sync, iova, iova + len - 1);
-	return 0;
-}
-
-/* Unmap [iova, iova + len), which the shadow maps; flushed at the end */
-static void shadow_domain_unmap(struct shadow_sync *sync, u64 iova, u64 len)
-{
-	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	size_t unmapped;
-
-	unmapped = iommu_unmap_fast(shadow->common.domain, iova, len,
-				    &sync->gather);
-	WARN_ON_ONCE(unmapped != len);
-	sync->unmapped = true;
-	shadow_count(shadow, SHADOW_UNMAP_CALLS, 1);
-	sync->pages.unmapped += len / SHADOW_PAGE_SIZE;
-}
-
 static void shadow_map_discard(struct iommufd_hwpt_shadow *shadow,
 			       struct shadow_map *map);
 static void shadow_oa_remove(struct iommufd_hwpt_shadow *shadow,
 			     struct shadow_map *map);
 
+/* [first, last] was mapped: iommu_sync_map() covers it at the end */
+static void shadow_batch_note_mapped(struct shadow_batch *batch, u64 first,
+				     u64 last)
+{
+	if (!batch->mapped) {
+		batch->mapped = true;
+		batch->map_first = first;
+		batch->map_last = last;
+	} else {
+		batch->map_first = min(batch->map_first, first);
+		batch->map_last = max(batch->map_last, last);
+	}
+}
+
+/* Unmap [iova, iova + len), which the domain maps; flushed at the end */
+static void __shadow_batch_unmap(struct shadow_sync *sync, u64 iova, u64 len)
+{
+	struct shadow_batch *batch = sync->batch;
+	size_t unmapped;
+
+	unmapped = iommu_unmap_fast(batch->domain, iova, len, &batch->gather);
+	WARN_ON_ONCE(unmapped != len);
+	batch->unmapped = true;
+	shadow_count(sync->shadow, SHADOW_UNMAP_CALLS, 1);
+	batch->pages.unmapped += len / SHADOW_PAGE_SIZE;
+}
+
 /*
- * Bring the domain up to the pending retargets: unmap their old targets,
- * one call per IOVA-contiguous stretch, then map the new ones. Runs before
- * anything else touches the domain, so the domain lags the records only
+ * Bring the domain up to the queued retargets: unmap their old targets,
+ * one call per IOVA-contiguous stretch, then map the new ones. Every other
+ * batch operation runs it first, so the domain lags the records only
  * between two domain operations of a sync. A page whose map fails is left
  * unmapped and its record freed, as an unbatched retarget would leave it,
  * and the sync fails with the error at its next run (shadow_emit()).
  */
-static void shadow_retarget_flush(struct shadow_sync *sync)
+static void shadow_batch_apply(struct shadow_sync *sync)
 {
 	struct iommufd_hwpt_shadow *shadow = sync->shadow;
-	unsigned int i, j, n = sync->nr_retarget, mapped = 0;
+	struct shadow_batch *batch = sync->batch;
+	unsigned int i, j, n = batch->nr_retarget, mapped = 0;
 	u64 first = U64_MAX, last = 0;
 
 	if (!n)
 		return;
-	sync->nr_retarget = 0;
+	batch->nr_retarget = 0;
 	for (i = 0; i < n; i = j) {
-		u64 iova = sync->retarget[i].map->iova.start;
+		u64 iova = batch->retarget[i].map->iova.start;
 
 		for (j = i + 1; j < n; j++)
-			if (sync->retarget[j].map->iova.start !=
+			if (batch->retarget[j].map->iova.start !=
 			    iova + (u64)(j - i) * SHADOW_PAGE_SIZE)
 				break;
-		shadow_domain_unmap(sync, iova,
-				    (u64)(j - i) * SHADOW_PAGE_SIZE);
+		__shadow_batch_unmap(sync, iova,
+				     (u64)(j - i) * SHADOW_PAGE_SIZE);
 		/* What the maps below will map, give or take failed pages */
 		first = min(first, iova);
 		last = max(last, iova + (u64)(j - i) * SHADOW_PAGE_SIZE - 1);
 	}
 	for (i = 0; i < n; i++) {
-		struct shadow_map *map = sync->retarget[i].map;
+		struct shadow_map *map = batch->retarget[i].map;
 		int rc;
 
-		rc = iommu_map_nosync(shadow->common.domain, map->iova.start,
-				      sync->retarget[i].phys, SHADOW_PAGE_SIZE,
+		rc = iommu_map_nosync(batch->domain, map->iova.start,
+				      batch->retarget[i].phys, SHADOW_PAGE_SIZE,
 				      map->prot, GFP_KERNEL_ACCOUNT);
 		if (!rc) {
 			mapped++;
@@ -576,29 +549,106 @@ static void shadow_retarget_flush(struct shadow_sync *sync)
 		shadow_oa_remove(shadow, map);
 		interval_tree_remove(&map->iova, &shadow->maps_iova);
 		shadow_map_discard(shadow, map);
-		if (!sync->retarget_err)
-			sync->retarget_err = rc;
+		if (!batch->retarget_err)
+			batch->retarget_err = rc;
 	}
 	shadow_count(shadow, SHADOW_MAP_CALLS, n);
-	sync->pages.mapped += mapped;
+	batch->pages.mapped += mapped;
 	if (mapped)
-		shadow_note_mapped(sync, first, last);
+		shadow_batch_note_mapped(batch, first, last);
 }
 
-static int shadow_map_pages(struct shadow_sync *sync, u64 iova,
+/*
+ * Queue a retarget of @map, whose record already says its new target, to
+ * be applied before the next domain operation. The caller makes room
+ * first: shadow_batch_apply() when the queue is full.
+ */
+static void shadow_batch_retarget(struct shadow_batch *batch,
+				  struct shadow_map *map, phys_addr_t phys)
+{
+	batch->retarget[batch->nr_retarget++] = (struct shadow_retarget){
+		.map = map,
+		.phys = phys,
+	};
+}
+
+/* Map [iova, iova + len) -> phys; iommu_sync_map() comes at the end */
+static int shadow_batch_map(struct shadow_sync *sync, u64 iova,
 			    phys_addr_t phys, u64 len, u32 prot)
 {
-	shadow_retarget_flush(sync);
-	return shadow_domain_map(sync, iova, phys, len, prot);
+	struct shadow_batch *batch = sync->batch;
+	int rc;
+
+	shadow_batch_apply(sync);
+	rc = iommu_map_nosync(batch->domain, iova, phys, len, prot,
+			      GFP_KERNEL_ACCOUNT);
+	shadow_count(sync->shadow, SHADOW_MAP_CALLS, 1);
+	if (rc)
+		return rc;
+	batch->pages.mapped += len / SHADOW_PAGE_SIZE;
+	shadow_batch_note_mapped(batch, iova, iova + len - 1);
+	return 0;
+}
+
+/* Unmap [iova, iova + len), which the shadow maps; flushed at the end */
+static void shadow_batch_unmap(struct shadow_sync *sync, u64 iova, u64 len)
+{
+	shadow_batch_apply(sync);
+	__shadow_batch_unmap(sync, iova, len);
+}
+
+/* Where the domain maps @iova now, or 0 */
+static phys_addr_t shadow_batch_iova_to_phys(struct shadow_sync *sync,
+					     u64 iova)
+{
+	shadow_batch_apply(sync);
+	return iommu_iova_to_phys(sync->batch->domain, iova);
+}
+
+/*
+ * The end of a sync or zap: apply what is queued, then one iommu_sync_map()
+ * over what was mapped. If the driver cannot sync the new mappings, the
+ * device may not see them while the records say they are there, and no
+ * later sync would map them again: unmap the span instead (always safe)
+ * and fail. Then one IOTLB flush for everything unmapped.
+ */
+static int shadow_batch_finish(struct shadow_sync *sync)
+{
+	struct iommufd_hwpt_shadow *shadow = sync->shadow;
+	struct shadow_batch *batch = sync->batch;
+	int rc;
+
+	shadow_batch_apply(sync);
+	rc = batch->retarget_err;
+	if (batch->mapped) {
+		int err = iommu_sync_map(batch->domain, batch->map_first,
+					 batch->map_last - batch->map_first + 1);
+
+		shadow_count(shadow, SHADOW_MAP_SYNCS, 1);
+		if (err) {
+			rc = err;
+			sync->may_fail = false;
+			sync->no_remap = true;
+			shadow_unmap_range(sync, batch->map_first,
+					   batch->map_last);
+		}
+	}
+	if (batch->unmapped) {
+		iommu_iotlb_sync(batch->domain, &batch->gather);
+		shadow_count(shadow, SHADOW_FLUSHES, 1);
+	}
+	shadow_count(shadow, SHADOW_PAGES_MAPPED, batch->pages.mapped);
+	shadow_count(shadow, SHADOW_PAGES_UNMAPPED, batch->pages.unmapped);
+	return rc;
 }
 
 static void shadow_unmap_pages(struct shadow_sync *sync, u64 iova, u64 len)
 {
-	shadow_retarget_flush(sync);
 	/* The records still say what goes: take its dirty bits first */
+	shadow_batch_apply(sync);
 	if (unlikely(sync->shadow->dirty_on))
 		shadow_dirty_harvest_iova(sync->shadow, iova, iova + len - 1);
-	shadow_domain_unmap(sync, iova, len);
+	shadow_batch_unmap(sync, iova, len);
 }
 
 static int shadow_yield_now(struct shadow_sync *sync)
@@ -717,15 +767,11 @@ static struct shadow_map *shadow_map_alloc(struct iommufd_hwpt_shadow *shadow,
  */
 static bool shadow_maybe_leaf(struct shadow_sync *sync, u64 blk)
 {
-	struct iommu_domain *domain = sync->shadow->common.domain;
 	u64 tail = sync->leaf - SHADOW_PAGE_SIZE;
-	phys_addr_t phys;
-
-	shadow_retarget_flush(sync);
-	phys = iommu_iova_to_phys(domain, blk);
+	phys_addr_t phys = shadow_batch_iova_to_phys(sync, blk);
 
 	return phys && !(phys & (sync->leaf - 1)) &&
-	       iommu_iova_to_phys(domain, blk + tail) == phys + tail;
+	       shadow_batch_iova_to_phys(sync, blk + tail) == phys + tail;
 }
 
 /*
@@ -1011,10 +1057,9 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 		}
 		shadow_pblock_fill(&shadow->s2, oa, phys, len);
 
-		rc = shadow_map_pages(sync, iova, phys, len, prot);
+		rc = shadow_batch_map(sync, iova, phys, len, prot);
 		if (rc)
 			return rc;
-		sync->pages.mapped += len / SHADOW_PAGE_SIZE;
 		if (record) {
 			rc = shadow_record(shadow, iova, iova + len - 1, oa,
 					   prot);
@@ -1023,7 +1068,7 @@ static int shadow_map_run(struct shadow_sync *sync, u64 iova, u64 last,
 				if (unlikely(shadow->dirty_on))
 					shadow_dirty_harvest(shadow, iova, oa,
 							     len, prot);
-				shadow_domain_unmap(sync, iova, len);
+				shadow_batch_unmap(sync, iova, len);
 				return rc;
 			}
 		}
@@ -1084,7 +1129,7 @@ static noinline int shadow_drop_page(struct shadow_sync *sync,
  * Point the one-page record @map at @oa with @prot instead, reusing the
  * record: the common case of a guest retargeting scattered pages costs no
  * allocation and no change to the IOVA tree, and its unmap goes to the
- * driver with those of the next retargeted pages (shadow_retarget_flush()).
+ * driver with those of the next retargeted pages (shadow_batch_apply()).
  * If @oa has no host page, the page is left unmapped and the record freed,
  * as the general path would leave it.
  */
@@ -1099,10 +1144,10 @@ static __always_inline int shadow_retarget_page(struct shadow_sync *sync,
 	rc = shadow_parent_phys(shadow, oa, &phys);
 	if (unlikely(rc))
 		return shadow_drop_page(sync, map, rc);
-	if (sync->nr_retarget == SHADOW_RETARGET_BATCH) {
-		shadow_retarget_flush(sync);
-		if (sync->retarget_err)
-			return sync->retarget_err;
+	if (sync->batch->nr_retarget == SHADOW_RETARGET_BATCH) {
+		shadow_batch_apply(sync);
+		if (sync->batch->retarget_err)
+			return sync->batch->retarget_err;
 	}
 	/* The flush unmaps the old target: the record says it only now */
 	if (unlikely(shadow->dirty_on))
@@ -1118,10 +1163,7 @@ static __always_inline int shadow_retarget_page(struct shadow_sync *sync,
 	map->oa.start = oa;
 	map->oa.last = oa + SHADOW_PAGE_SIZE - 1;
 	map->prot = prot;
-	sync->retarget[sync->nr_retarget++] = (struct shadow_retarget){
-		.map = map,
-		.phys = phys,
-	};
+	shadow_batch_retarget(sync->batch, map, phys);
 	return 0;
 }
 
@@ -1232,8 +1274,8 @@ next:
 		cur = seg_last + 1;
 again:
 		/* A batched retarget failed in a flush: stop here */
-		if (sync->retarget_err)
-			return sync->retarget_err;
+		if (sync->batch->retarget_err)
+			return sync->batch->retarget_err;
 		/* A run can span up to the cap of unchanged records */
 		rc = shadow_yield(sync);
 		if (rc)
@@ -1394,8 +1436,8 @@ static int shadow_emit(void *ctx, const struct shadow_s1_run *run)
 	int rc;
 
 	/* A batched retarget failed: the sync stops here */
-	if (sync->retarget_err)
-		return sync->retarget_err;
+	if (sync->batch->retarget_err)
+		return sync->batch->retarget_err;
 	sync->cur = run->iova;
 	rc = shadow_yield(sync);
 	if (rc)
@@ -1582,10 +1624,11 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
 		.aperture_last = shadow->aperture_last,
 		.ops = &shadow_walk_ops,
 	};
-	struct shadow_sync sync __uninitialized;
+	struct shadow_batch batch __uninitialized;
+	struct shadow_sync sync;
 	int rc, rc2;
 
-	shadow_sync_init(&sync, shadow, true);
+	shadow_sync_init(&sync, &batch, shadow, true);
 	shadow->fault = (struct shadow_fault){};
 	walk.ctx = &sync;
 	rc = shadow->fmt->walk(&walk, iova, last);
@@ -1607,12 +1650,12 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
 		}
 		shadow_fault_unmap(&sync, shadow->fault.iova);
 	}
-	rc2 = shadow_sync_finish(&sync);
+	rc2 = shadow_batch_finish(&sync);
 	if (!rc && rc2) {
 		/* A batched retarget failed last, or the driver's sync */
 		if (!sync.fault_set)
 			shadow->fault = (struct shadow_fault){
-				.iova = max(sync.map_first, iova),
+				.iova = max(batch.map_first, iova),
 				.reason = shadow_errno_fault(rc2),
 			};
 		rc = rc2;
@@ -1621,7 +1664,7 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
 	if (rc)
 		shadow_count(shadow, SHADOW_ERRORS, 1);
 	if (pages)
-		*pages = sync.pages;
+		*pages = batch.pages;
 	return rc;
 }
 
@@ -1633,11 +1676,12 @@ int shadow_sync_range(struct iommufd_hwpt_shadow *shadow, u64 iova, u64 last,
  */
 void shadow_clear_iova(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
-	struct shadow_sync sync __uninitialized;
+	struct shadow_batch batch __uninitialized;
+	struct shadow_sync sync;
 
-	shadow_sync_init(&sync, shadow, false);
+	shadow_sync_init(&sync, &batch, shadow, false);
 	shadow_unmap_range(&sync, first, last);
-	shadow_sync_finish(&sync);
+	shadow_batch_finish(&sync);
 }
 
 /*
@@ -1690,10 +1734,11 @@ static bool shadow_zap_pages(struct shadow_sync *sync, u64 first, u64 last)
 u64 shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 {
 	struct interval_tree_node *node;
-	struct shadow_sync sync __uninitialized;
+	struct shadow_batch batch __uninitialized;
+	struct shadow_sync sync;
 	bool touched = false;
 
-	shadow_sync_init(&sync, shadow, false);
+	shadow_sync_init(&sync, &batch, shadow, false);
 	shadow_s2_forget(&shadow->s2, first, last);
 	while ((node = interval_tree_iter_first(&shadow->maps_oa, first,
 						last))) {
@@ -1718,10 +1763,10 @@ u64 shadow_zap_oa(struct iommufd_hwpt_shadow *shadow, u64 first, u64 last)
 		shadow_table_free(shadow, table);
 		touched = true;
 	}
-	shadow_sync_finish(&sync);
+	shadow_batch_finish(&sync);
 	if (touched)
 		shadow_count(shadow, SHADOW_ZAPS, 1);
-	return sync.pages.unmapped;
+	return batch.pages.unmapped;
 }
 
 /**
